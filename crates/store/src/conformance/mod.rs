@@ -1,0 +1,88 @@
+//! The conformance suite: one set of cases, written once, that every backend must pass.
+//!
+//! A backend runs it from a test target with `harness = false`:
+//!
+//! ```ignore
+//! fn main() -> std::process::ExitCode {
+//!     store::conformance::run(|| Arc::new(MyStore::open_fresh()) as Arc<dyn Store>)
+//! }
+//! ```
+//!
+//! Each case gets a fresh, empty store. Cases live in the modules below, by area; add a
+//! case by writing `fn name(h: &Harness)` and listing it in that module's `cases()`.
+
+use crate::backend::Store;
+use crate::context::{Actor, Purpose, RequestContext};
+use crate::repository::{Repository, RepositoryConfig};
+use std::sync::Arc;
+
+pub mod crud;
+pub mod search;
+
+/// What a case gets: a repository over a fresh store, and the practice it acts for.
+pub struct Harness {
+    pub repo: Arc<Repository>,
+    pub practice: String,
+}
+
+impl Harness {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Harness { repo: Arc::new(Repository::new(store, RepositoryConfig::default())), practice: "A81001".into() }
+    }
+
+    /// A clinician of the test practice, for direct care.
+    pub fn ctx(&self) -> RequestContext {
+        RequestContext::new(self.practice.clone(), Actor::User("test-clinician".into()), Purpose::DirectCare)
+    }
+
+    /// Someone at another practice, for tenancy checks.
+    pub fn other_practice_ctx(&self) -> RequestContext {
+        RequestContext::new("B82002", Actor::User("other-clinician".into()), Purpose::DirectCare)
+    }
+
+    pub fn base_url(&self) -> &'static str {
+        "http://localhost/fhir"
+    }
+}
+
+pub struct Case {
+    pub name: &'static str,
+    pub run: fn(&Harness),
+}
+
+/// `case!(module_fn)` names a case after its module and function.
+#[macro_export]
+macro_rules! case {
+    ($f:ident) => {
+        $crate::conformance::Case { name: concat!(module_path!(), "::", stringify!($f)), run: $f }
+    };
+}
+
+pub fn all_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    cases.extend(crud::cases());
+    cases.extend(search::cases());
+    cases
+}
+
+/// Runs every case as its own test (libtest output and arguments: filters, `--list`,
+/// `--test-threads`), each on a store from `fresh_store`.
+pub fn run<F>(fresh_store: F) -> std::process::ExitCode
+where
+    F: Fn() -> Arc<dyn Store> + Send + Sync + Clone + 'static,
+{
+    let args = libtest_mimic::Arguments::from_args();
+    let trials = all_cases()
+        .into_iter()
+        .map(|case| {
+            let fresh_store = fresh_store.clone();
+            let name = case.name.trim_start_matches("store::conformance::").to_string();
+            libtest_mimic::Trial::test(name, move || {
+                let harness = Harness::new(fresh_store());
+                (case.run)(&harness);
+                Ok(())
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
