@@ -1,11 +1,18 @@
 //! FHIR R4: the model (from the official definitions), strict validation of resources as
 //! JSON, OperationOutcome issues, UK identifiers, and search-parameter extraction.
 
+pub mod datetime;
 pub mod defs;
+mod extract;
+mod fhirpath;
+pub mod index;
+pub mod nhs_number;
+pub mod outcome;
+mod primitives;
+pub mod searchparams;
+pub mod validate;
 
 pub use defs::Definitions;
-pub mod outcome;
-pub use outcome::{operation_outcome, Issue, Severity};
-pub mod index;
-mod extract;
 pub use index::{IndexEntry, IndexValue};
+pub use outcome::{operation_outcome, Issue, Severity};
+pub use validate::validate_resource;

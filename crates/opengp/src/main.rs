@@ -1,1 +1,5 @@
+mod bench;
+mod database;
+mod demo;
+
 fn main() {}

@@ -8,6 +8,9 @@
 //! - [`conformance`]: the test suite every backend must pass.
 
 pub mod backend;
+mod bundle;
+mod history;
+mod write;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod context;

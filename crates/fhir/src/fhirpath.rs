@@ -1,0 +1,1 @@
+//! The FHIRPath subset the R4 search parameters use. (Being written.)

@@ -1,0 +1,1 @@
+//! Formats of FHIR primitive values. (Being written.)

@@ -1,0 +1,1 @@
+//! `opengp bench`. (Being written.)

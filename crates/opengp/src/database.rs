@@ -1,0 +1,1 @@
+//! Opening the store named by a database URL. (Being written.)
