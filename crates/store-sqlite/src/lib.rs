@@ -1,0 +1,211 @@
+//! The SQLite backend: the embedded default, one practice on one machine.
+//!
+//! Durability first: WAL with `synchronous=FULL` (NORMAL can lose committed
+//! transactions on power loss, unacceptable for clinical data), foreign keys on.
+//! One writer connection (writers queue on a mutex rather than spinning on SQLite's busy
+//! handler) and a pool of reader connections, which WAL lets run alongside the writer.
+
+mod pool;
+
+use pool::{Pool, PooledConnection};
+use rusqlite::types::{Value as SqliteValue, ValueRef};
+use rusqlite::{Connection, ErrorCode};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use store::{Dialect, RequestContext, Row, SqlValue, Store, StoreError, Transaction, TxMode};
+
+const READERS: usize = 8;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Arc<Pool>,
+    readers: Arc<Pool>,
+    /// Set for stores in a temporary file: removed when the store is dropped.
+    temporary: bool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
+        }
+        let first = open_connection(&path)?;
+        let tx = first.unchecked_transaction().map_err(map_err)?;
+        for stmt in store::schema::ddl(Dialect::Sqlite) {
+            tx.execute_batch(&stmt).map_err(map_err)?;
+        }
+        tx.commit().map_err(map_err)?;
+        let writer = Pool::new(path.clone(), 1);
+        writer.give_back(first);
+        Ok(SqliteStore { readers: Pool::new(path.clone(), READERS), writer, path, temporary: false })
+    }
+
+    /// A fresh database in a temporary file (tests, benchmarks), removed on drop.
+    pub fn open_temp() -> Result<Self, StoreError> {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let path = std::env::temp_dir().join(format!("opengp-{}-{nanos}-{n}.db", std::process::id()));
+        let mut store = Self::open(path)?;
+        store.temporary = true;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if self.temporary {
+            self.writer.close();
+            self.readers.close();
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = self.path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+/// Opens one connection with the durability and performance settings.
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(map_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 10000;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA mmap_size = 268435456;",
+    )
+    .map_err(map_err)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+impl Store for SqliteStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn begin(&self, _ctx: &RequestContext, mode: TxMode) -> Result<Box<dyn Transaction>, StoreError> {
+        let (pool, begin) = match mode {
+            // IMMEDIATE takes the write lock now, so a transaction never fails half-way
+            // on lock upgrade.
+            TxMode::Write => (&self.writer, "BEGIN IMMEDIATE"),
+            TxMode::Read => (&self.readers, "BEGIN DEFERRED"),
+        };
+        let conn = pool.take()?;
+        conn.execute_batch(begin).map_err(map_err)?;
+        Ok(Box::new(SqliteTransaction { conn: Some(conn) }))
+    }
+
+    fn describe(&self) -> String {
+        format!("SQLite ({})", self.path.display())
+    }
+}
+
+struct SqliteTransaction {
+    /// Taken out on commit; on drop without commit the transaction is rolled back.
+    conn: Option<PooledConnection>,
+}
+
+impl SqliteTransaction {
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("transaction is open")
+    }
+}
+
+fn bind(params: &[SqlValue]) -> Vec<SqliteValue> {
+    params
+        .iter()
+        .map(|p| match p {
+            SqlValue::Null => SqliteValue::Null,
+            SqlValue::Int(i) => SqliteValue::Integer(*i),
+            SqlValue::Real(r) => SqliteValue::Real(*r),
+            SqlValue::Text(s) => SqliteValue::Text(s.clone()),
+            SqlValue::Bool(b) => SqliteValue::Integer(*b as i64),
+        })
+        .collect()
+}
+
+fn read_value(v: ValueRef<'_>) -> SqlValue {
+    match v {
+        ValueRef::Null => SqlValue::Null,
+        ValueRef::Integer(i) => SqlValue::Int(i),
+        ValueRef::Real(r) => SqlValue::Real(r),
+        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => SqlValue::Text(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+impl Transaction for SqliteTransaction {
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+        let mut stmt = self.conn().prepare_cached(sql).map_err(map_err)?;
+        let n = stmt.execute(rusqlite::params_from_iter(bind(params))).map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(sql).map_err(map_err)?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(bind(params))).map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            let mut values = Vec::with_capacity(columns);
+            for i in 0..columns {
+                values.push(read_value(row.get_ref(i).map_err(map_err)?));
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn insert_many(&mut self, table: &str, columns: &[&str], rows: &[Row]) -> Result<(), StoreError> {
+        let placeholders = vec!["?"; columns.len()].join(", ");
+        let sql = format!("INSERT INTO {table} ({}) VALUES ({placeholders})", columns.join(", "));
+        let mut stmt = self.conn().prepare_cached(&sql).map_err(map_err)?;
+        for row in rows {
+            stmt.execute(rusqlite::params_from_iter(bind(row))).map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        let conn = self.conn.take().expect("transaction is open");
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(map_err(e))
+            }
+        }
+    }
+}
+
+impl Drop for SqliteTransaction {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if conn.execute_batch("ROLLBACK").is_err() {
+                conn.discard();
+            }
+        }
+    }
+}
+
+fn map_err(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(e.to_string()),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,66 @@
+use super::*;
+use store::{RequestContext, SqlValue, TxMode};
+
+fn ctx() -> RequestContext {
+    RequestContext::system("A81001")
+}
+
+#[test]
+fn durable_settings_are_applied() {
+    let store = SqliteStore::open_temp().unwrap();
+    let mut tx = store.begin(&ctx(), TxMode::Read).unwrap();
+    let mode = tx.query("PRAGMA journal_mode", &[]).unwrap();
+    assert_eq!(mode[0][0], SqlValue::Text("wal".into()));
+    let sync = tx.query("PRAGMA synchronous", &[]).unwrap();
+    assert_eq!(sync[0][0], SqlValue::Int(2), "synchronous=FULL");
+    let fk = tx.query("PRAGMA foreign_keys", &[]).unwrap();
+    assert_eq!(fk[0][0], SqlValue::Int(1));
+}
+
+#[test]
+fn uncommitted_work_is_rolled_back_and_commits_persist() {
+    let store = SqliteStore::open_temp().unwrap();
+    {
+        let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
+        tx.insert_many("idx_uri", &["res_pk", "rtype", "param", "uri"], &[vec![1.into(), "Patient".into(), "x".into(), "u1".into()]])
+            .unwrap();
+        // dropped without commit
+    }
+    let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
+    assert_eq!(tx.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0], SqlValue::Int(0));
+    tx.execute("INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (?, ?, ?, ?)", &[2.into(), "Patient".into(), "x".into(), "u2".into()])
+        .unwrap();
+    tx.commit().unwrap();
+    let mut tx = store.begin(&ctx(), TxMode::Read).unwrap();
+    let rows = tx.query("SELECT res_pk, uri FROM idx_uri", &[]).unwrap();
+    assert_eq!(rows, vec![vec![SqlValue::Int(2), SqlValue::Text("u2".into())]]);
+}
+
+#[test]
+fn unique_violation_is_a_conflict() {
+    let store = SqliteStore::open_temp().unwrap();
+    let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
+    let insert = "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    let row = [SqlValue::from("A81001"), "Patient".into(), "p1".into(), 1.into(), 0.into(), false.into(), "{}".into()];
+    tx.execute(insert, &row).unwrap();
+    assert!(matches!(tx.execute(insert, &row), Err(StoreError::Conflict(_))));
+}
+
+#[test]
+fn temporary_store_files_are_removed() {
+    let store = SqliteStore::open_temp().unwrap();
+    let path = store.path().to_path_buf();
+    assert!(path.exists());
+    drop(store);
+    assert!(!path.exists());
+}
+
+#[test]
+fn readers_see_committed_data_while_a_writer_is_open() {
+    let store = SqliteStore::open_temp().unwrap();
+    let mut w = store.begin(&ctx(), TxMode::Write).unwrap();
+    w.execute("INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')", &[]).unwrap();
+    let mut r = store.begin(&ctx(), TxMode::Read).unwrap();
+    assert_eq!(r.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0], SqlValue::Int(0));
+    w.commit().unwrap();
+}
