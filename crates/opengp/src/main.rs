@@ -1,5 +1,182 @@
+//! The `opengp` command: `serve` runs the FHIR API, `bench` measures a store.
+
 mod bench;
 mod database;
 mod demo;
 
-fn main() {}
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use store::{Repository, RepositoryConfig, RequestContext, SearchRequest};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "opengp",
+    version,
+    about = "OpenGP: a FHIR-native GP clinical system"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the FHIR R4 API under /fhir.
+    Serve(ServeArgs),
+    /// Measure a store's write and search performance.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// sqlite:PATH (created on first start) or postgres://USER@HOST/DATABASE.
+    #[arg(long, value_name = "URL", default_value = database::DEFAULT_DATABASE)]
+    database: String,
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Load the demo practice on first start (when the practice has no patients yet).
+    #[arg(long)]
+    demo: bool,
+    /// ODS code of the practice this server holds records for.
+    #[arg(long, value_name = "ODS", default_value = server::DEFAULT_PRACTICE, value_parser = parse_ods_code)]
+    practice: String,
+    /// Public base URL of the FHIR API (default: http://{Host header}/fhir).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+}
+
+/// ODS codes are short upper-case alphanumeric codes (A81001, Y12345).
+fn parse_ods_code(s: &str) -> Result<String, String> {
+    if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(s.to_ascii_uppercase())
+    } else {
+        Err("an ODS code is 1 to 12 letters and digits, e.g. A81001".into())
+    }
+}
+
+fn main() -> ExitCode {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only on a terminal: escape codes make log files hard to read.
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Serve(args) => serve(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("opengp: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let store = database::open(&args.database)?;
+    tracing::info!(store = %store.describe(), "opened the store");
+    let repo = Arc::new(Repository::new(store, RepositoryConfig::default()));
+    if args.demo {
+        load_demo_on_first_start(&repo, &args.practice)?;
+    }
+    let mut state = server::AppState::new(repo).with_practice(args.practice);
+    if let Some(base) = args.base_url {
+        state = state.with_base_url(base);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let base = state
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}/fhir"));
+        println!("OpenGP is listening on {addr}: the FHIR API is at {base} (Ctrl-C stops it)");
+        server::serve(listener, state)
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Loads the demo practice unless the practice already has patients, so restarting with
+/// `--demo` never duplicates or overwrites records.
+fn load_demo_on_first_start(repo: &Repository, practice: &str) -> Result<(), String> {
+    let ctx = RequestContext::system(practice);
+    let probe = SearchRequest {
+        rtype: Some("Patient".into()),
+        params: vec![("_count".into(), "1".into())],
+        base_url: "http://localhost/fhir".into(),
+        lenient: false,
+    };
+    let found = repo
+        .search(&ctx, &probe)
+        .map_err(|e| format!("checking for existing patients: {e}"))?;
+    if found["entry"].as_array().is_some_and(|e| !e.is_empty()) {
+        println!(
+            "Practice {practice} already has patients: the demo practice is not loaded again."
+        );
+        return Ok(());
+    }
+    let summary = demo::load_demo_practice(repo, &ctx)
+        .map_err(|e| format!("loading the demo practice: {e}"))?;
+    println!("{summary}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_well_formed_and_has_defaults() {
+        Cli::command().debug_assert();
+        let Command::Serve(args) = Cli::parse_from(["opengp", "serve"]).command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.database, "sqlite:data/opengp.db");
+        assert_eq!(args.listen, "127.0.0.1:8080");
+        assert_eq!(args.practice, "A81001");
+        assert!(!args.demo && args.base_url.is_none());
+        assert!(Cli::try_parse_from(["opengp", "serve", "--practice", "A8 1001"]).is_err());
+    }
+
+    fn patient_count(repo: &Repository, practice: &str) -> u64 {
+        let req = SearchRequest {
+            rtype: Some("Patient".into()),
+            params: vec![("_summary".into(), "count".into())],
+            base_url: "http://localhost/fhir".into(),
+            lenient: false,
+        };
+        repo.search(&RequestContext::system(practice), &req)
+            .unwrap()["total"]
+            .as_u64()
+            .unwrap()
+    }
+
+    #[test]
+    fn demo_loads_on_first_start_only() {
+        let store = store_sqlite::SqliteStore::open_temp().unwrap();
+        let repo = Repository::new(Arc::new(store), RepositoryConfig::default());
+        load_demo_on_first_start(&repo, "A81001").unwrap();
+        let loaded = patient_count(&repo, "A81001");
+        assert!(loaded > 0);
+        load_demo_on_first_start(&repo, "A81001").unwrap();
+        assert_eq!(patient_count(&repo, "A81001"), loaded);
+        // Another practice on the same store starts empty and gets its own demo.
+        assert_eq!(patient_count(&repo, "Y12345"), 0);
+    }
+}

@@ -1,0 +1,102 @@
+//! The HTTP server: the FHIR R4 REST API under `/fhir`.
+//!
+//! Handlers check the request (path, media types, body size and shape) and hand it to the
+//! [`store::Repository`], which does the FHIR work; nothing is written unless the request
+//! is well-formed. Every failure is answered with an OperationOutcome.
+//!
+//! Choices where FHIR allows several: a create answers 201, a conditional create that
+//! found its match 200 with the existing resource; an update 200, or 201 when it created
+//! the resource; a delete 204 with no body (200 with an OperationOutcome under
+//! `Prefer: return=OperationOutcome`); an unknown resource type in the URL 404.
+
+mod body;
+mod capability;
+mod context;
+mod error;
+mod middleware;
+mod negotiate;
+mod prefer;
+mod query;
+mod respond;
+mod routes;
+mod state;
+
+pub use capability::capability_statement;
+pub use context::request_context;
+pub use error::ApiError;
+pub use state::{AppState, DEFAULT_BODY_LIMIT, DEFAULT_PRACTICE};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::middleware::from_fn;
+use axum::routing::get;
+use routes::{instance, system, type_level};
+use std::future::Future;
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+
+/// The API's routes and layers, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.body_limit;
+    Router::new()
+        .route("/fhir", get(system::search).post(system::bundle))
+        .route("/fhir/metadata", get(system::metadata))
+        .route("/fhir/_history", get(system::history))
+        .route(
+            "/fhir/{type}",
+            get(type_level::search)
+                .post(type_level::create)
+                .put(type_level::conditional_update)
+                .delete(type_level::conditional_delete),
+        )
+        .route(
+            "/fhir/{type}/_search",
+            get(type_level::search).post(type_level::search_post),
+        )
+        .route("/fhir/{type}/_history", get(type_level::history))
+        .route(
+            "/fhir/{type}/{id}",
+            get(instance::read)
+                .put(instance::update)
+                .delete(instance::delete),
+        )
+        .route("/fhir/{type}/{id}/_history", get(instance::history))
+        .route("/fhir/{type}/{id}/_history/{vid}", get(instance::vread))
+        .route(
+            "/fhir/{type}/{id}/$everything",
+            get(instance::everything).post(instance::everything_post),
+        )
+        .fallback(middleware::unknown_url)
+        // Listed innermost first: the last layer sees the request first.
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(from_fn(middleware::method_not_allowed_outcome))
+        .layer(from_fn(middleware::catch_panic))
+        .layer(middleware::trace_layer())
+        .layer(from_fn(middleware::request_id))
+        .layer(SetSensitiveHeadersLayer::new([
+            AUTHORIZATION,
+            COOKIE,
+            SET_COOKIE,
+        ]))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until Ctrl-C, then finishes the requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    serve_until(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

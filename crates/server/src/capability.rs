@@ -1,0 +1,157 @@
+//! The CapabilityStatement (`GET /fhir/metadata`): what this server actually supports,
+//! so clients can rely on it.
+
+use fhir::Definitions;
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+
+/// Search parameter types the store can search on. `composite` and `special` are not
+/// implemented, so they are not advertised.
+const SEARCHABLE_KINDS: [&str; 7] = [
+    "string",
+    "token",
+    "date",
+    "reference",
+    "number",
+    "quantity",
+    "uri",
+];
+
+const TYPE_INTERACTIONS: [&str; 8] = [
+    "read",
+    "vread",
+    "update",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+];
+
+const SYSTEM_INTERACTIONS: [&str; 4] = ["transaction", "batch", "search-system", "history-system"];
+
+/// The statement for a server at `base_url`.
+pub fn capability_statement(base_url: &str) -> Value {
+    static STATEMENT: OnceLock<Value> = OnceLock::new();
+    let mut statement = STATEMENT.get_or_init(build).clone();
+    statement["implementation"]["url"] = json!(base_url);
+    statement
+}
+
+fn build() -> Value {
+    let defs = Definitions::get();
+    let resources: Vec<Value> = defs
+        .resource_types()
+        .into_iter()
+        .map(resource_capability)
+        .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": chrono::Utc::now().format("%Y-%m-%d").to_string(),
+        "publisher": "OpenGP",
+        "kind": "instance",
+        "software": { "name": "OpenGP", "version": env!("CARGO_PKG_VERSION") },
+        "implementation": { "description": "OpenGP FHIR R4 server", "url": "" },
+        "fhirVersion": defs.fhir_version,
+        "format": ["application/fhir+json", "json"],
+        "rest": [{
+            "mode": "server",
+            "resource": resources,
+            "interaction": SYSTEM_INTERACTIONS.map(|code| json!({ "code": code })),
+            // The parameters of a search across all types.
+            "searchParam": search_params("Resource"),
+        }],
+    })
+}
+
+fn resource_capability(rtype: &str) -> Value {
+    let mut resource = json!({
+        "type": rtype,
+        "interaction": TYPE_INTERACTIONS.map(|code| json!({ "code": code })),
+        "versioning": "versioned-update",
+        "readHistory": true,
+        "updateCreate": true,
+        "conditionalCreate": true,
+        "conditionalRead": "not-supported",
+        "conditionalUpdate": true,
+        "conditionalDelete": "single",
+        "searchInclude": search_includes(rtype),
+        "searchParam": search_params(rtype),
+    });
+    if rtype == "Patient" {
+        resource["operation"] = json!([{
+            "name": "everything",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+        }]);
+    }
+    resource
+}
+
+/// The type's searchable parameters: implemented kinds with an expression to index by.
+fn search_params(rtype: &str) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    fhir::searchparams::for_type(rtype)
+        .into_iter()
+        .filter(|p| SEARCHABLE_KINDS.contains(&p.kind.as_str()) && p.expression.is_some())
+        .filter(|p| seen.insert(p.name.as_str()))
+        .map(|p| json!({ "name": p.name, "type": p.kind, "definition": p.url }))
+        .collect()
+}
+
+/// `_include` values: any (`*`) or one of the type's reference parameters.
+fn search_includes(rtype: &str) -> Vec<String> {
+    let references = search_params(rtype)
+        .into_iter()
+        .filter(|p| p["type"] == "reference");
+    std::iter::once("*".to_string())
+        .chain(references.map(|p| format!("{rtype}:{}", p["name"].as_str().unwrap_or(""))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_patient_with_its_search_params() {
+        let cs = capability_statement("http://example.org/fhir");
+        assert_eq!(cs["fhirVersion"], "4.0.1");
+        assert_eq!(cs["implementation"]["url"], "http://example.org/fhir");
+        let patient = cs["rest"][0]["resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == "Patient")
+            .unwrap();
+        let names: Vec<&str> = patient["searchParam"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for expected in [
+            "_id",
+            "_lastUpdated",
+            "identifier",
+            "family",
+            "birthdate",
+            "general-practitioner",
+        ] {
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        // Parameters the store cannot search are not claimed.
+        assert!(!names.contains(&"_text") && !names.contains(&"_content"));
+        assert_eq!(patient["operation"][0]["name"], "everything");
+        let includes = patient["searchInclude"].as_array().unwrap();
+        assert!(
+            includes.contains(&json!("Patient:general-practitioner")),
+            "{includes:?}"
+        );
+        let system_params = cs["rest"][0]["searchParam"].as_array().unwrap();
+        assert!(system_params.iter().any(|p| p["name"] == "_lastUpdated"));
+    }
+}

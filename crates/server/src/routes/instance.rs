@@ -1,0 +1,183 @@
+//! Interactions on one resource: `/fhir/{type}/{id}...`.
+
+use super::{
+    Target, blocking, check_resource_type, deleted_response, if_match, outcome_response,
+    read_or_not_modified,
+};
+use crate::body::{OptionalResourceBody, ResourceBody};
+use crate::context::Fhir;
+use crate::error::ApiError;
+use crate::respond::json_response;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
+use store::HistoryRequest;
+
+/// `GET /fhir/{type}/{id}`
+pub async fn read(
+    State(state): State<AppState>,
+    t: Target,
+    fhir: Fhir,
+) -> Result<Response, ApiError> {
+    let ctx = fhir.ctx.clone();
+    let version = blocking(&state, move |repo| repo.read(&ctx, &t.rtype, &t.id)).await?;
+    Ok(read_or_not_modified(&fhir, &version))
+}
+
+/// `GET /fhir/{type}/{id}/_history/{vid}`
+pub async fn vread(
+    State(state): State<AppState>,
+    t: Target,
+    fhir: Fhir,
+) -> Result<Response, ApiError> {
+    let ctx = fhir.ctx.clone();
+    let version = blocking(&state, move |repo| {
+        repo.vread(&ctx, &t.rtype, &t.id, &t.vid)
+    })
+    .await?;
+    Ok(read_or_not_modified(&fhir, &version))
+}
+
+/// `PUT /fhir/{type}/{id}`: a new version, or the first one (create-on-update).
+pub async fn update(
+    State(state): State<AppState>,
+    t: Target,
+    fhir: Fhir,
+    body: ResourceBody,
+) -> Result<Response, ApiError> {
+    check_resource_type(&body.0, &t.rtype)?;
+    match body.0.get("id") {
+        Some(Value::String(id)) if *id == t.id => {}
+        None => {
+            return Err(ApiError::bad_request(
+                "an update must carry the resource's id, the same as in the URL",
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "the id in the body differs from the id in the URL",
+            ));
+        }
+    }
+    let if_match = if_match(&fhir.headers)?;
+    let ctx = fhir.ctx.clone();
+    let outcome = blocking(&state, move |repo| {
+        repo.update(&ctx, &t.rtype, &t.id, body.0, if_match)
+    })
+    .await?;
+    Ok(outcome_response(&fhir, &outcome))
+}
+
+/// `DELETE /fhir/{type}/{id}`: 204 (also when it was already deleted or never existed).
+pub async fn delete(
+    State(state): State<AppState>,
+    t: Target,
+    fhir: Fhir,
+) -> Result<Response, ApiError> {
+    let ctx = fhir.ctx.clone();
+    let reference = format!("{}/{}", t.rtype, t.id);
+    let deleted = blocking(&state, move |repo| repo.delete(&ctx, &t.rtype, &t.id)).await?;
+    let message = match &deleted {
+        Some(_) => format!("Deleted {reference}"),
+        None => format!("{reference} was already deleted or never existed"),
+    };
+    Ok(deleted_response(&fhir, message, deleted.as_ref()))
+}
+
+/// `GET /fhir/{type}/{id}/_history`
+pub async fn history(
+    State(state): State<AppState>,
+    t: Target,
+    fhir: Fhir,
+) -> Result<Response, ApiError> {
+    let request = HistoryRequest {
+        rtype: Some(t.rtype),
+        id: Some(t.id),
+        params: fhir.query.params.clone(),
+        base_url: fhir.base.clone(),
+    };
+    let ctx = fhir.ctx.clone();
+    let bundle = blocking(&state, move |repo| repo.history(&ctx, &request)).await?;
+    Ok(json_response(StatusCode::OK, fhir.output, &bundle))
+}
+
+/// `GET /fhir/Patient/{id}/$everything`
+pub async fn everything(
+    State(state): State<AppState>,
+    t: Target,
+    fhir: Fhir,
+) -> Result<Response, ApiError> {
+    run_everything(state, t, fhir, Vec::new()).await
+}
+
+/// `POST /fhir/Patient/{id}/$everything`, optionally with a Parameters body.
+pub async fn everything_post(
+    State(state): State<AppState>,
+    t: Target,
+    fhir: Fhir,
+    body: OptionalResourceBody,
+) -> Result<Response, ApiError> {
+    let extra = match body.0 {
+        Some(parameters) => operation_params(&parameters)?,
+        None => Vec::new(),
+    };
+    run_everything(state, t, fhir, extra).await
+}
+
+async fn run_everything(
+    state: AppState,
+    t: Target,
+    fhir: Fhir,
+    extra: Vec<(String, String)>,
+) -> Result<Response, ApiError> {
+    if t.rtype != "Patient" {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-supported",
+            "$everything is defined on Patient only",
+        ));
+    }
+    let mut params = fhir.query.params.clone();
+    params.extend(extra);
+    let (ctx, base) = (fhir.ctx.clone(), fhir.base.clone());
+    let bundle = blocking(&state, move |repo| {
+        repo.everything(&ctx, &t.id, &params, &base)
+    })
+    .await?;
+    Ok(json_response(StatusCode::OK, fhir.output, &bundle))
+}
+
+/// The simple (primitive-valued) parameters of an operation's Parameters resource, as
+/// name/value pairs like a query string's.
+fn operation_params(parameters: &Value) -> Result<Vec<(String, String)>, ApiError> {
+    check_resource_type(parameters, "Parameters")?;
+    let mut out = Vec::new();
+    for p in parameters
+        .get("parameter")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = p.get("name").and_then(Value::as_str).unwrap_or("");
+        let value = p
+            .as_object()
+            .into_iter()
+            .flatten()
+            .find(|(k, _)| k.starts_with("value"))
+            .map(|(_, v)| v);
+        let text = match value {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => b.to_string(),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "operation parameter '{name}' must have a simple value"
+                )));
+            }
+        };
+        out.push((name.to_string(), text));
+    }
+    Ok(out)
+}

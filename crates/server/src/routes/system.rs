@@ -1,0 +1,58 @@
+//! Interactions on the whole system: `/fhir`, `/fhir/metadata`, `/fhir/_history`.
+
+use super::blocking;
+use super::type_level::run_search;
+use crate::body::ResourceBody;
+use crate::capability::capability_statement;
+use crate::context::Fhir;
+use crate::error::ApiError;
+use crate::respond::json_response;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use store::HistoryRequest;
+
+/// `GET /fhir/metadata`
+pub async fn metadata(fhir: Fhir) -> Response {
+    json_response(
+        StatusCode::OK,
+        fhir.output,
+        &capability_statement(&fhir.base),
+    )
+}
+
+/// `GET /fhir?params`: a search across all types, and the `_getpages` links of paged
+/// results.
+pub async fn search(State(state): State<AppState>, fhir: Fhir) -> Result<Response, ApiError> {
+    run_search(state, None, fhir, Vec::new()).await
+}
+
+/// `GET /fhir/_history`
+pub async fn history(State(state): State<AppState>, fhir: Fhir) -> Result<Response, ApiError> {
+    let request = HistoryRequest {
+        rtype: None,
+        id: None,
+        params: fhir.query.params.clone(),
+        base_url: fhir.base.clone(),
+    };
+    let ctx = fhir.ctx.clone();
+    let bundle = blocking(&state, move |repo| repo.history(&ctx, &request)).await?;
+    Ok(json_response(StatusCode::OK, fhir.output, &bundle))
+}
+
+/// `POST /fhir`: a batch or transaction Bundle.
+pub async fn bundle(
+    State(state): State<AppState>,
+    fhir: Fhir,
+    body: ResourceBody,
+) -> Result<Response, ApiError> {
+    if body.resource_type() != "Bundle" {
+        return Err(ApiError::bad_request(
+            "POST to the base URL takes a batch or transaction Bundle",
+        ));
+    }
+    let (ctx, base) = (fhir.ctx.clone(), fhir.base.clone());
+    let response = blocking(&state, move |repo| repo.bundle(&ctx, body.0, &base)).await?;
+    Ok(json_response(StatusCode::OK, fhir.output, &response))
+}

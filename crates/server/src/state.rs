@@ -1,0 +1,48 @@
+//! What the server is configured with.
+
+use std::sync::Arc;
+use store::Repository;
+
+/// Request bodies larger than this are refused with 413 (16 MiB: a large transaction
+/// Bundle fits, an accidental upload of a disk image does not).
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The practice a server acts for until sign-in chooses it per request.
+pub const DEFAULT_PRACTICE: &str = "A81001";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub repo: Arc<Repository>,
+    /// The public base URL of the FHIR API (`https://gp.example/fhir`), used in Location
+    /// headers and Bundle links. `None`: `http://{Host header}/fhir`.
+    pub base_url: Option<String>,
+    pub body_limit: usize,
+    /// ODS code of the practice whose records this server holds.
+    pub practice: String,
+}
+
+impl AppState {
+    pub fn new(repo: Arc<Repository>) -> Self {
+        AppState {
+            repo,
+            base_url: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            practice: DEFAULT_PRACTICE.to_string(),
+        }
+    }
+
+    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    pub fn with_practice(mut self, ods_code: impl Into<String>) -> Self {
+        self.practice = ods_code.into();
+        self
+    }
+
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+}
