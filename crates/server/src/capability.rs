@@ -88,12 +88,14 @@ fn resource_capability(rtype: &str) -> Value {
     resource
 }
 
-/// The type's searchable parameters: implemented kinds with an expression to index by.
+/// The type's searchable parameters: implemented kinds that the indexer can extract, so
+/// every parameter listed really matches.
 fn search_params(rtype: &str) -> Vec<Value> {
     let mut seen = std::collections::HashSet::new();
     fhir::searchparams::for_type(rtype)
         .into_iter()
-        .filter(|p| SEARCHABLE_KINDS.contains(&p.kind.as_str()) && p.expression.is_some())
+        .filter(|p| SEARCHABLE_KINDS.contains(&p.kind.as_str()))
+        .filter(|p| matches!(p.name.as_str(), "_id" | "_lastUpdated") || fhir::searchparams::is_indexed(rtype, &p.name))
         .filter(|p| seen.insert(p.name.as_str()))
         .map(|p| json!({ "name": p.name, "type": p.kind, "definition": p.url }))
         .collect()

@@ -16,7 +16,10 @@ use crate::context::{Actor, Purpose, RequestContext};
 use crate::repository::{Repository, RepositoryConfig};
 use std::sync::Arc;
 
+pub mod bundle;
 pub mod crud;
+pub mod history;
+pub mod roundtrip;
 pub mod search;
 
 /// What a case gets: a repository over a fresh store, and the practice it acts for.
@@ -61,6 +64,9 @@ macro_rules! case {
 pub fn all_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     cases.extend(crud::cases());
+    cases.extend(history::cases());
+    cases.extend(bundle::cases());
+    cases.extend(roundtrip::cases());
     cases.extend(search::cases());
     cases
 }
