@@ -1,0 +1,757 @@
+//! Tests against a live PostgreSQL: set OPENGP_TEST_POSTGRES to a database URL
+//! (`postgres://root@127.0.0.1:5432/test`). Each test works in its own scratch schema.
+//! Without the variable they print a note and pass, so `cargo test` works anywhere.
+
+use crate::pool::Pool;
+use crate::{PostgresOptions, PostgresStore, ScratchStore};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+use store::{RequestContext, SqlValue, Store, StoreError, Transaction, TxMode};
+
+fn database_url() -> Option<String> {
+    let url = std::env::var("OPENGP_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("skipped: set OPENGP_TEST_POSTGRES=postgres://… to run the PostgreSQL tests");
+    }
+    url
+}
+
+fn scratch() -> Option<ScratchStore> {
+    database_url().map(|url| ScratchStore::create(&url).expect("connect to OPENGP_TEST_POSTGRES"))
+}
+
+fn ctx() -> RequestContext {
+    RequestContext::system("A81001")
+}
+
+fn begin(store: &dyn Store) -> Box<dyn Transaction> {
+    store.begin(&ctx(), TxMode::Write).unwrap()
+}
+
+fn count(store: &dyn Store, table: &str) -> i64 {
+    let mut tx = store.begin(&ctx(), TxMode::Read).unwrap();
+    tx.query(&format!("SELECT COUNT(*) FROM {table}"), &[])
+        .unwrap()[0][0]
+        .as_i64()
+        .unwrap()
+}
+
+fn text(s: &str) -> SqlValue {
+    SqlValue::Text(s.to_string())
+}
+
+fn pool_of(store: &ScratchStore) -> &Arc<Pool> {
+    &store.inner().pool
+}
+
+const ROUND_TRIP_TABLE: &str = "CREATE TABLE round_trip (
+    i BIGINT, r DOUBLE PRECISION, t TEXT, b BOOLEAN, small INTEGER, n NUMERIC)";
+
+#[test]
+fn values_of_every_type_round_trip() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    tx.execute(ROUND_TRIP_TABLE, &[]).unwrap();
+    let rows = [
+        vec![
+            SqlValue::Int(i64::MAX),
+            SqlValue::Real(0.1),
+            text("Zoë Ångström 🙂 ✓ 'it''s' ?"),
+            SqlValue::Bool(true),
+        ],
+        vec![
+            SqlValue::Int(i64::MIN),
+            SqlValue::Real(-1.5e300),
+            text(""),
+            SqlValue::Bool(false),
+        ],
+        vec![
+            SqlValue::Int(0),
+            SqlValue::Real(f64::MIN_POSITIVE / 4.0),
+            text("line\nbreak\ttab"),
+            SqlValue::Null,
+        ],
+        vec![
+            SqlValue::Null,
+            SqlValue::Null,
+            SqlValue::Null,
+            SqlValue::Null,
+        ],
+    ];
+    for row in &rows {
+        let changed = tx
+            .execute(
+                "INSERT INTO round_trip (i, r, t, b) VALUES (?, ?, ?, ?)",
+                row,
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let read = tx
+        .query(
+            "SELECT i, r, t, b FROM round_trip ORDER BY i NULLS LAST",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        read,
+        vec![
+            rows[1].clone(),
+            rows[2].clone(),
+            rows[0].clone(),
+            rows[3].clone()
+        ]
+    );
+}
+
+#[test]
+fn nulls_and_numbers_bind_to_narrower_columns_and_numeric_reads_back() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    tx.execute(ROUND_TRIP_TABLE, &[]).unwrap();
+    tx.execute(
+        "INSERT INTO round_trip (small, n) VALUES (?, 2.5)",
+        &[SqlValue::Int(-7)],
+    )
+    .unwrap();
+    tx.execute(
+        "INSERT INTO round_trip (small) VALUES (?)",
+        &[SqlValue::Null],
+    )
+    .unwrap();
+    let read = tx
+        .query("SELECT small, n FROM round_trip ORDER BY small", &[])
+        .unwrap();
+    assert_eq!(
+        read,
+        vec![
+            vec![SqlValue::Int(-7), SqlValue::Real(2.5)],
+            vec![SqlValue::Null, SqlValue::Null]
+        ]
+    );
+    // An INTEGER column rejects what does not fit instead of truncating it.
+    let err = tx
+        .execute(
+            "INSERT INTO round_trip (small) VALUES (?)",
+            &[SqlValue::Int(1 << 40)],
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err}");
+}
+
+#[test]
+fn aggregates_read_as_integers() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    tx.execute(ROUND_TRIP_TABLE, &[]).unwrap();
+    for i in [1_i64, 2, 40] {
+        tx.execute(
+            "INSERT INTO round_trip (i, r) VALUES (?, ?)",
+            &[SqlValue::Int(i), SqlValue::Real(0.5)],
+        )
+        .unwrap();
+    }
+    // SUM over BIGINT is NUMERIC in PostgreSQL, an integer in SQLite; both read as Int.
+    let read = tx
+        .query(
+            "SELECT COUNT(*), SUM(i), MAX(i), SUM(r), AVG(i) FROM round_trip",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        read,
+        vec![vec![
+            SqlValue::Int(3),
+            SqlValue::Int(43),
+            SqlValue::Int(40),
+            SqlValue::Real(1.5),
+            SqlValue::Real(43.0 / 3.0)
+        ]]
+    );
+}
+
+#[test]
+fn question_marks_in_literals_are_not_parameters() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    let read = tx
+        .query(
+            "SELECT 'why?', CAST(? AS BIGINT), 'it''s ?' || ?",
+            &[SqlValue::Int(5), text("!")],
+        )
+        .unwrap();
+    assert_eq!(
+        read,
+        vec![vec![text("why?"), SqlValue::Int(5), text("it's ?!")]]
+    );
+}
+
+#[test]
+fn a_statement_runs_again_from_the_cache() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    for i in 0..3 {
+        let read = tx.query("SELECT ? + 1", &[SqlValue::Int(i)]).unwrap();
+        assert_eq!(read, vec![vec![SqlValue::Int(i + 1)]]);
+    }
+}
+
+#[test]
+fn the_wrong_number_of_parameters_is_an_error() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    let err = tx.query("SELECT ? + 1", &[]).unwrap_err();
+    assert!(
+        err.to_string().contains("1 parameters but 0 values"),
+        "{err}"
+    );
+}
+
+fn insert_resource(tx: &mut dyn Transaction, id: &str) -> Result<u64, StoreError> {
+    tx.execute(
+        "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        &[text("A81001"), text("Patient"), text(id), SqlValue::Int(1), SqlValue::Int(0), SqlValue::Bool(false), text("{}")],
+    )
+}
+
+#[test]
+fn a_duplicate_key_is_a_conflict_and_the_transaction_cannot_commit() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    insert_resource(tx.as_mut(), "p1").unwrap();
+    let err = insert_resource(tx.as_mut(), "p1").unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    // The message names the constraint but does not echo the key's values.
+    assert!(
+        err.to_string().contains("resources_practice_rtype_id_key"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("A81001"), "{err}");
+    // PostgreSQL has aborted the transaction: later statements and the commit fail.
+    assert!(matches!(
+        tx.query("SELECT 1", &[]),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(tx.commit(), Err(StoreError::Conflict(_))));
+    assert_eq!(count(&store, "resources"), 0);
+}
+
+#[test]
+fn a_commit_is_visible_to_later_transactions() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    insert_resource(tx.as_mut(), "p1").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(count(&store, "resources"), 1);
+}
+
+#[test]
+fn dropping_a_transaction_rolls_it_back_and_returns_the_connection() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    insert_resource(tx.as_mut(), "p1").unwrap();
+    drop(tx);
+    assert_eq!(count(&store, "resources"), 0);
+    let (idle, open) = pool_of(&store).counts();
+    assert_eq!((idle, open), (1, 1), "one connection, back in the pool");
+}
+
+#[test]
+fn a_failed_transaction_leaves_a_usable_connection() {
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    tx.execute("SELECT no_such_column FROM resources", &[])
+        .unwrap_err();
+    drop(tx);
+    let mut tx = begin(&store);
+    insert_resource(tx.as_mut(), "p1").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(count(&store, "resources"), 1);
+    assert_eq!(pool_of(&store).counts(), (1, 1));
+}
+
+#[test]
+fn a_read_transaction_cannot_write() {
+    let Some(store) = scratch() else { return };
+    let mut tx = store.begin(&ctx(), TxMode::Read).unwrap();
+    let err = insert_resource(tx.as_mut(), "p1").unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+}
+
+#[test]
+fn a_read_transaction_sees_one_snapshot() {
+    let Some(store) = scratch() else { return };
+    let mut reader = store.begin(&ctx(), TxMode::Read).unwrap();
+    let count_in = |tx: &mut Box<dyn Transaction>| {
+        tx.query("SELECT COUNT(*) FROM resources", &[]).unwrap()[0][0]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(count_in(&mut reader), 0);
+    let mut writer = begin(&store);
+    insert_resource(writer.as_mut(), "p1").unwrap();
+    writer.commit().unwrap();
+    assert_eq!(count_in(&mut reader), 0, "the reader keeps its snapshot");
+    drop(reader);
+    assert_eq!(count(&store, "resources"), 1);
+}
+
+#[test]
+fn a_deadlock_is_a_conflict() {
+    let Some(store) = scratch() else { return };
+    let mut setup = begin(&store);
+    insert_resource(setup.as_mut(), "a").unwrap();
+    insert_resource(setup.as_mut(), "b").unwrap();
+    setup.commit().unwrap();
+    let store = Arc::new(store);
+    let both_locked = Arc::new(Barrier::new(2));
+    let lock_in_order = |first: &'static str, second: &'static str| {
+        let (store, both_locked) = (Arc::clone(&store), Arc::clone(&both_locked));
+        std::thread::spawn(move || {
+            let mut tx = begin(store.as_ref());
+            let touch = "UPDATE resources SET version = version + 1 WHERE id = ?";
+            tx.execute(touch, &[text(first)]).unwrap();
+            both_locked.wait();
+            let result = tx.execute(touch, &[text(second)]);
+            // Hold the locks until committing, so the other thread stays blocked
+            // until PostgreSQL's deadlock check (one second) picks a victim.
+            result.and_then(|_| tx.commit())
+        })
+    };
+    let one = lock_in_order("a", "b");
+    let two = lock_in_order("b", "a");
+    let results = [one.join().unwrap(), two.join().unwrap()];
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Conflict(_))))
+        .count();
+    let successes = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!((conflicts, successes), (1, 1), "{results:?}");
+}
+
+#[test]
+fn a_full_pool_makes_callers_wait_then_answers_busy() {
+    let Some(url) = database_url() else { return };
+    let options = PostgresOptions {
+        max_connections: 2,
+        acquire_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let store = ScratchStore::create_with(&url, options).unwrap();
+    let first = begin(&store);
+    let second = begin(&store);
+    let started = Instant::now();
+    let err = store
+        .begin(&ctx(), TxMode::Read)
+        .err()
+        .expect("no connection is free");
+    assert!(matches!(err, StoreError::Busy(_)), "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    // A waiting caller gets the connection as soon as it is returned.
+    let store = Arc::new(store);
+    let waiter = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || store.begin(&ctx(), TxMode::Read).map(|_| ()))
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    drop(first);
+    waiter.join().unwrap().unwrap();
+    drop(second);
+    assert_eq!(pool_of(&store).counts(), (2, 2));
+}
+
+#[test]
+fn connections_killed_while_idle_are_replaced() {
+    let Some(url) = database_url() else { return };
+    let store = ScratchStore::create(&url).unwrap();
+    let backend_pid = |tx: &mut Box<dyn Transaction>| {
+        tx.query("SELECT pg_backend_pid()", &[]).unwrap()[0][0]
+            .as_i64()
+            .unwrap()
+    };
+    // Three connections in the pool, as after a busy moment.
+    let mut open: Vec<_> = (0..3).map(|_| begin(&store)).collect();
+    let pids: Vec<i64> = open.iter_mut().map(backend_pid).collect();
+    drop(open);
+    assert_eq!(pool_of(&store).counts(), (3, 3));
+    // Kill them all, as a server restart would.
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    for pid in &pids {
+        admin
+            .execute("SELECT pg_terminate_backend($1)", &[&(*pid as i32)])
+            .unwrap();
+    }
+    // begin notices and moves on to a working connection.
+    let mut tx = begin(&store);
+    assert!(!pids.contains(&backend_pid(&mut tx)));
+    tx.commit().unwrap();
+    assert_eq!(pool_of(&store).counts(), (1, 1));
+}
+
+#[test]
+fn the_store_can_be_dropped_inside_an_async_runtime() {
+    // The server keeps the store in its state, dropped when its async main ends; the
+    // blocking client's own runtime must not be shut down from there.
+    let Some(store) = scratch() else { return };
+    let mut tx = begin(&store);
+    insert_resource(tx.as_mut(), "p1").unwrap();
+    tx.commit().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        // Transactions run on blocking threads, as the server's handlers run them.
+        let store = Arc::new(store);
+        let reader = Arc::clone(&store);
+        let read = tokio::task::spawn_blocking(move || count(reader.as_ref(), "resources"));
+        assert_eq!(read.await.unwrap(), 1);
+        drop(store);
+    });
+}
+
+#[test]
+fn many_threads_share_a_small_pool() {
+    let Some(url) = database_url() else { return };
+    let options = PostgresOptions {
+        max_connections: 3,
+        ..Default::default()
+    };
+    let store = Arc::new(ScratchStore::create_with(&url, options).unwrap());
+    let workers: Vec<_> = (0..8)
+        .map(|worker| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let mut tx = begin(store.as_ref());
+                    insert_resource(tx.as_mut(), &format!("w{worker}-{i}")).unwrap();
+                    tx.commit().unwrap();
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    assert_eq!(count(store.as_ref(), "resources"), 200);
+    let (idle, open) = pool_of(&store).counts();
+    assert!(idle == open && open <= 3, "{idle} idle of {open} open");
+}
+
+#[test]
+fn stores_in_different_schemas_are_independent() {
+    let (Some(one), Some(two)) = (scratch(), scratch()) else {
+        return;
+    };
+    let mut tx = begin(&one);
+    insert_resource(tx.as_mut(), "p1").unwrap();
+    tx.commit().unwrap();
+    assert_eq!((count(&one, "resources"), count(&two, "resources")), (1, 0));
+}
+
+#[test]
+fn servers_starting_together_create_the_schema_once() {
+    let Some(url) = database_url() else { return };
+    let first = ScratchStore::create(&url).unwrap();
+    let schema = first.schema().to_string();
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, schema) = (url.clone(), schema.clone());
+            std::thread::spawn(move || PostgresStore::connect_in_schema(&url, &schema).map(|_| ()))
+        })
+        .collect();
+    for start in starts {
+        start.join().unwrap().unwrap();
+    }
+    assert_eq!(count(&first, "resources"), 0);
+}
+
+#[test]
+fn a_scratch_schema_is_dropped_with_its_store() {
+    let Some(url) = database_url() else { return };
+    let store = ScratchStore::create(&url).unwrap();
+    let schema = store.schema().to_string();
+    drop(store);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let left = client
+        .query("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+        .unwrap();
+    assert!(left.is_empty(), "schema {schema} is still there");
+}
+
+#[test]
+fn an_unreachable_server_is_busy() {
+    // Port 1 on loopback: nothing listens, so the connection is refused at once.
+    let err = PostgresStore::connect("postgres://nobody@127.0.0.1:1/none")
+        .err()
+        .expect("nothing listens");
+    assert!(matches!(err, StoreError::Busy(_)), "{err}");
+}
+
+#[test]
+fn a_bad_connection_string_does_not_echo_the_password() {
+    let err = PostgresStore::connect("postgres://user:s3cret@host:notaport/db")
+        .err()
+        .unwrap();
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+}
+
+#[test]
+fn the_description_leaves_out_credentials() {
+    let config: postgres::Config = "postgres://alice:s3cret@db.example:6543/opengp"
+        .parse()
+        .unwrap();
+    let options = PostgresOptions {
+        schema: Some("tenant_a".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        crate::describe(&config, &options),
+        "PostgreSQL db.example:6543/opengp schema tenant_a (up to 16 connections)"
+    );
+}
+
+#[test]
+fn the_description_of_a_key_value_string_names_no_user() {
+    let config: postgres::Config = "host=/var/run/postgresql user=alice password=s3cret"
+        .parse()
+        .unwrap();
+    assert_eq!(
+        crate::describe(&config, &PostgresOptions::default()),
+        "PostgreSQL /var/run/postgresql:5432/(default database) (up to 16 connections)"
+    );
+}
+
+#[test]
+fn schema_names_must_be_plain() {
+    assert!(crate::check_schema_name("t_1_abc").is_ok());
+    for bad in ["", "a\"b", "a;drop", "1abc", &"x".repeat(64)] {
+        assert!(crate::check_schema_name(bad).is_err(), "{bad:?}");
+    }
+}
+
+fn token_row(i: usize) -> Vec<SqlValue> {
+    vec![
+        SqlValue::Int(i as i64),
+        text("Observation"),
+        text("code"),
+        if i.is_multiple_of(3) {
+            SqlValue::Null
+        } else {
+            text("http://snomed.info/sct")
+        },
+        text(&format!("{}", 100_000 + i)),
+        if i.is_multiple_of(2) {
+            SqlValue::Null
+        } else {
+            text("Systolic blood pressure ✓")
+        },
+    ]
+}
+
+const TOKEN_COLUMNS: &[&str] = &["res_pk", "rtype", "param", "system", "code", "text"];
+
+fn insert_tokens(store: &ScratchStore, rows: usize) -> Vec<Vec<SqlValue>> {
+    let rows: Vec<_> = (0..rows).map(token_row).collect();
+    let mut tx = begin(store);
+    tx.insert_many("idx_token", TOKEN_COLUMNS, &rows).unwrap();
+    tx.commit().unwrap();
+    rows
+}
+
+fn read_tokens(store: &ScratchStore) -> Vec<Vec<SqlValue>> {
+    let mut tx = store.begin(&ctx(), TxMode::Read).unwrap();
+    tx.query(
+        "SELECT res_pk, rtype, param, system, code, text FROM idx_token ORDER BY res_pk",
+        &[],
+    )
+    .unwrap()
+}
+
+#[test]
+fn insert_many_of_no_rows_does_nothing() {
+    let Some(store) = scratch() else { return };
+    insert_tokens(&store, 0);
+    assert_eq!(count(&store, "idx_token"), 0);
+}
+
+#[test]
+fn insert_many_of_small_and_larger_batches_stores_every_value() {
+    let Some(store) = scratch() else { return };
+    // Up to 16 rows go as INSERT … VALUES, more by COPY.
+    for rows in [1, 16, 17, 500] {
+        let mut tx = begin(&store);
+        tx.execute("DELETE FROM idx_token", &[]).unwrap();
+        tx.commit().unwrap();
+        let written = insert_tokens(&store, rows);
+        assert_eq!(read_tokens(&store), written, "{rows} rows");
+    }
+}
+
+#[test]
+fn insert_many_of_100k_rows() {
+    let Some(store) = scratch() else { return };
+    let written = insert_tokens(&store, 100_000);
+    let read = read_tokens(&store);
+    assert_eq!(read.len(), 100_000);
+    assert_eq!(read, written);
+}
+
+#[test]
+fn insert_many_converts_booleans_and_rejects_bad_input() {
+    let Some(store) = scratch() else { return };
+    let rows: Vec<_> = (0..20)
+        .map(|i| {
+            vec![
+                text("A81001"),
+                text("Patient"),
+                text(&format!("p{i}")),
+                SqlValue::Int(1),
+                SqlValue::Int(i),
+                SqlValue::Bool(i % 2 == 0),
+            ]
+        })
+        .collect();
+    let columns = [
+        "practice",
+        "rtype",
+        "id",
+        "version",
+        "last_updated",
+        "deleted",
+    ];
+    let mut tx = begin(&store);
+    tx.insert_many("resources", &columns, &rows).unwrap();
+    let deleted = tx
+        .query("SELECT COUNT(*) FROM resources WHERE deleted", &[])
+        .unwrap();
+    assert_eq!(deleted, vec![vec![SqlValue::Int(10)]]);
+    // A duplicate key inside a COPY is a conflict like any other.
+    let err = tx.insert_many("resources", &columns, &rows).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    drop(tx);
+
+    let mut tx = begin(&store);
+    let err = tx
+        .insert_many("resources; drop table x", &columns, &rows)
+        .unwrap_err();
+    assert!(err.to_string().contains("not a plain identifier"), "{err}");
+    drop(tx);
+    let mut tx = begin(&store);
+    let err = tx
+        .insert_many("resources", &columns[..2], &rows)
+        .unwrap_err();
+    assert!(err.to_string().contains("6 values for 2 columns"), "{err}");
+}
+
+#[test]
+fn a_duplicate_key_while_copy_streams_is_a_conflict() {
+    let Some(store) = scratch() else { return };
+    let columns = [
+        "practice",
+        "rtype",
+        "id",
+        "version",
+        "last_updated",
+        "deleted",
+        "body",
+    ];
+    let body = "x".repeat(2000);
+    // 40 MB, so the server has rejected row 2 long before the last chunk is sent.
+    let rows: Vec<_> = (0..20_000)
+        .map(|i| {
+            let id = if i == 1 {
+                "p0".to_string()
+            } else {
+                format!("p{i}")
+            };
+            vec![
+                text("A81001"),
+                text("Patient"),
+                text(&id),
+                SqlValue::Int(1),
+                SqlValue::Int(0),
+                SqlValue::Bool(false),
+                text(&body),
+            ]
+        })
+        .collect();
+    let mut tx = begin(&store);
+    let err = tx.insert_many("resources", &columns, &rows).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    drop(tx);
+    assert_eq!(count(&store, "resources"), 0);
+}
+
+/// Bulk insert speed, COPY against multi-row INSERT:
+/// `OPENGP_TEST_POSTGRES=… cargo test -p store-postgres --release bulk_speed -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bulk_speed() {
+    let Some(store) = scratch() else { return };
+    let body = format!(
+        "{{\"resourceType\":\"Observation\",\"note\":\"{}\"}}",
+        "x".repeat(900)
+    );
+    let rows: Vec<_> = (0..100_000)
+        .map(|i| {
+            vec![
+                text("A81001"),
+                text("Observation"),
+                text(&format!("obs-{i}")),
+                SqlValue::Int(1),
+                SqlValue::Int(i),
+                SqlValue::Bool(false),
+                text(&body),
+            ]
+        })
+        .collect();
+    let columns = [
+        "practice",
+        "rtype",
+        "id",
+        "version",
+        "last_updated",
+        "deleted",
+        "body",
+    ];
+    for round in 0..2 {
+        for (name, insert) in [
+            (
+                "COPY",
+                crate::bulk::insert_with_copy as fn(&mut _, &str, &[&str], &[_]) -> _,
+            ),
+            ("INSERT VALUES", crate::bulk::insert_with_values),
+        ] {
+            let mut conn = pool_of(&store).acquire().unwrap();
+            conn.client.batch_execute("TRUNCATE resources").unwrap();
+            let started = Instant::now();
+            insert(&mut conn, "resources", &columns, &rows).unwrap();
+            let elapsed = started.elapsed();
+            println!("round {round}: {name}: 100k rows of ~1 KB in {elapsed:?}");
+        }
+        // Index rows are small and arrive a few per resource write.
+        let tokens: Vec<_> = (0..6400).map(token_row).collect();
+        for batch in [1, 4, 8, 16, 32, 64] {
+            for (name, insert) in [
+                (
+                    "COPY",
+                    crate::bulk::insert_with_copy as fn(&mut _, &str, &[&str], &[_]) -> _,
+                ),
+                ("INSERT VALUES", crate::bulk::insert_with_values),
+            ] {
+                let mut conn = pool_of(&store).acquire().unwrap();
+                conn.client
+                    .batch_execute("TRUNCATE idx_token; BEGIN")
+                    .unwrap();
+                let started = Instant::now();
+                for chunk in tokens.chunks(batch) {
+                    insert(&mut conn, "idx_token", TOKEN_COLUMNS, chunk).unwrap();
+                }
+                // Inside one transaction, as the repository calls it (no commit per call).
+                let per_call = started.elapsed() / (6400 / batch) as u32;
+                conn.client.batch_execute("COMMIT").unwrap();
+                println!("round {round}: {name}: batches of {batch}: {per_call:?} per call");
+            }
+        }
+    }
+}
