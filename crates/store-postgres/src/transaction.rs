@@ -31,6 +31,8 @@ impl PgTransaction {
             // as SQLite's read transactions give; read-only, so it never has to retry.
             TxMode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             TxMode::Write => "BEGIN",
+            // Committed without waiting for the WAL flush; later durable commits flush it.
+            TxMode::Disposable => "BEGIN; SET LOCAL synchronous_commit TO OFF",
         };
         // Idle connections may have died (a server restart, an idle timeout). BEGIN
         // changes nothing, so it is retried on the next connection, which after the

@@ -8,7 +8,7 @@
 mod pool;
 
 use pool::{Pool, PooledConnection};
-use rusqlite::types::{Value as SqliteValue, ValueRef};
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,11 +99,14 @@ impl Store for SqliteStore {
             // IMMEDIATE takes the write lock now, so a transaction never fails half-way
             // on lock upgrade.
             TxMode::Write => (&self.writer, "BEGIN IMMEDIATE"),
+            // No fsync at commit; the next durable commit syncs the WAL, frames and all.
+            TxMode::Disposable => (&self.writer, "PRAGMA synchronous = OFF; BEGIN IMMEDIATE"),
             TxMode::Read => (&self.readers, "BEGIN DEFERRED"),
         };
         let conn = pool.take()?;
-        conn.execute_batch(begin).map_err(map_err)?;
-        Ok(Box::new(SqliteTransaction { conn: Some(conn) }))
+        let mut tx = SqliteTransaction { conn: Some(conn), restore_durability: mode == TxMode::Disposable };
+        tx.conn().execute_batch(begin).map_err(map_err)?;
+        Ok(Box::new(tx))
     }
 
     fn describe(&self) -> String {
@@ -114,6 +117,26 @@ impl Store for SqliteStore {
 struct SqliteTransaction {
     /// Taken out on commit; on drop without commit the transaction is rolled back.
     conn: Option<PooledConnection>,
+    /// A disposable transaction turned `synchronous` off on the shared writer connection:
+    /// it must be back to FULL before the connection is used again.
+    restore_durability: bool,
+}
+
+impl SqliteTransaction {
+    /// Ends the transaction with `sql` (COMMIT or ROLLBACK) and hands the connection
+    /// back, or discards it if it cannot be restored to durable settings.
+    fn finish(&mut self, sql: &str) -> Result<(), StoreError> {
+        let conn = self.conn.take().expect("transaction is open");
+        let result = conn.execute_batch(sql).map_err(map_err);
+        if result.is_err() && sql == "COMMIT" {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let restored = !self.restore_durability || conn.execute_batch("PRAGMA synchronous = FULL").is_ok();
+        if !restored || (result.is_err() && sql == "ROLLBACK") {
+            conn.discard();
+        }
+        result
+    }
 }
 
 impl SqliteTransaction {
@@ -122,17 +145,23 @@ impl SqliteTransaction {
     }
 }
 
-fn bind(params: &[SqlValue]) -> Vec<SqliteValue> {
-    params
-        .iter()
-        .map(|p| match p {
-            SqlValue::Null => SqliteValue::Null,
-            SqlValue::Int(i) => SqliteValue::Integer(*i),
-            SqlValue::Real(r) => SqliteValue::Real(*r),
-            SqlValue::Text(s) => SqliteValue::Text(s.clone()),
-            SqlValue::Bool(b) => SqliteValue::Integer(*b as i64),
-        })
-        .collect()
+/// Binds a value by reference: no copy of the text on the ingest hot path.
+struct Bind<'a>(&'a SqlValue);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            SqlValue::Null => ValueRef::Null,
+            SqlValue::Int(i) => ValueRef::Integer(*i),
+            SqlValue::Real(r) => ValueRef::Real(*r),
+            SqlValue::Text(s) => ValueRef::Text(s.as_bytes()),
+            SqlValue::Bool(b) => ValueRef::Integer(*b as i64),
+        }))
+    }
+}
+
+fn bind(params: &[SqlValue]) -> impl rusqlite::Params + '_ {
+    rusqlite::params_from_iter(params.iter().map(Bind))
 }
 
 fn read_value(v: ValueRef<'_>) -> SqlValue {
@@ -148,14 +177,14 @@ fn read_value(v: ValueRef<'_>) -> SqlValue {
 impl Transaction for SqliteTransaction {
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
         let mut stmt = self.conn().prepare_cached(sql).map_err(map_err)?;
-        let n = stmt.execute(rusqlite::params_from_iter(bind(params))).map_err(map_err)?;
+        let n = stmt.execute(bind(params)).map_err(map_err)?;
         Ok(n as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError> {
         let mut stmt = self.conn().prepare_cached(sql).map_err(map_err)?;
         let columns = stmt.column_count();
-        let mut rows = stmt.query(rusqlite::params_from_iter(bind(params))).map_err(map_err)?;
+        let mut rows = stmt.query(bind(params)).map_err(map_err)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(map_err)? {
             let mut values = Vec::with_capacity(columns);
@@ -172,29 +201,20 @@ impl Transaction for SqliteTransaction {
         let sql = format!("INSERT INTO {table} ({}) VALUES ({placeholders})", columns.join(", "));
         let mut stmt = self.conn().prepare_cached(&sql).map_err(map_err)?;
         for row in rows {
-            stmt.execute(rusqlite::params_from_iter(bind(row))).map_err(map_err)?;
+            stmt.execute(bind(row)).map_err(map_err)?;
         }
         Ok(())
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-        let conn = self.conn.take().expect("transaction is open");
-        match conn.execute_batch("COMMIT") {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(map_err(e))
-            }
-        }
+        self.finish("COMMIT")
     }
 }
 
 impl Drop for SqliteTransaction {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            if conn.execute_batch("ROLLBACK").is_err() {
-                conn.discard();
-            }
+        if self.conn.is_some() {
+            let _ = self.finish("ROLLBACK");
         }
     }
 }

@@ -64,3 +64,21 @@ fn readers_see_committed_data_while_a_writer_is_open() {
     assert_eq!(r.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0], SqlValue::Int(0));
     w.commit().unwrap();
 }
+
+#[test]
+fn disposable_transactions_leave_the_writer_durable() {
+    let store = SqliteStore::open_temp().unwrap();
+    let mut tx = store.begin(&ctx(), TxMode::Disposable).unwrap();
+    assert_eq!(tx.query("PRAGMA synchronous", &[]).unwrap()[0][0], SqlValue::Int(0));
+    tx.execute("INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')", &[]).unwrap();
+    tx.commit().unwrap();
+    // The same (only) writer connection serves the next write: durable again.
+    let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
+    assert_eq!(tx.query("PRAGMA synchronous", &[]).unwrap()[0][0], SqlValue::Int(2));
+    assert_eq!(tx.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0], SqlValue::Int(1));
+    drop(tx);
+    // Also after a rollback.
+    drop(store.begin(&ctx(), TxMode::Disposable).unwrap());
+    let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
+    assert_eq!(tx.query("PRAGMA synchronous", &[]).unwrap()[0][0], SqlValue::Int(2));
+}

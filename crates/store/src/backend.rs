@@ -100,6 +100,10 @@ pub enum TxMode {
     Read,
     /// Will write (SQLite: BEGIN IMMEDIATE, so writers queue instead of deadlocking).
     Write,
+    /// Will write only data that may be lost in a crash without harm (search snapshots,
+    /// which a client can recreate by searching again): the backend need not wait for the
+    /// disk. Atomicity is kept; never use it for the record itself.
+    Disposable,
 }
 
 #[derive(Debug, thiserror::Error)]

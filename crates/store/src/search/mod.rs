@@ -161,7 +161,7 @@ impl Repository {
             );
         }
         drop(tx);
-        let mut tx = self.store.begin(ctx, TxMode::Write)?;
+        let mut tx = self.store.begin(ctx, TxMode::Disposable)?;
         let snap = page::create_snapshot(
             tx.as_mut(),
             ctx,
