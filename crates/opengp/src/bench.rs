@@ -1,1 +1,0 @@
-//! `opengp bench`. (Being written.)

@@ -1,1 +1,0 @@
-//! The demo practice. (Being written.)
