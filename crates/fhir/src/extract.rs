@@ -165,6 +165,10 @@ fn is_quantity(code: &str) -> bool {
 }
 
 /// Every index entry of `resource` for the search parameters of `resource_type`.
+/// Parameters a store answers from the resource's own id and lastUpdated, which it keeps
+/// anyway; index rows for them would only duplicate those on every write.
+const NOT_EXTRACTED: [&str; 2] = ["_id", "_lastUpdated"];
+
 pub(crate) fn extract(resource_type: &str, resource: &Value) -> Vec<IndexEntry> {
     let Some(params) = type_params(resource_type) else {
         return Vec::new();
@@ -173,6 +177,9 @@ pub(crate) fn extract(resource_type: &str, resource: &Value) -> Vec<IndexEntry> 
     let mut nodes = Vec::new();
     let mut values = Vec::new();
     for p in &params.compiled {
+        if NOT_EXTRACTED.contains(&p.def.name.as_str()) {
+            continue;
+        }
         nodes.clear();
         p.expr.evaluate(resource, &mut nodes);
         for node in &nodes {
@@ -799,19 +806,9 @@ mod tests {
             "lastUpdated": "2024-05-06T07:08:09.123Z", "source": "http://src",
             "profile": ["http://p/1"], "tag": [{"system": "http://t", "code": "a"}],
             "security": [{"system": "http://s", "code": "R"}]}});
-        assert_eq!(
-            values("_id", "Patient", &p),
-            vec![IndexValue::Token {
-                system: None,
-                code: Some("x1".into()),
-                text: None
-            }]
-        );
-        let (lo, hi) = parse_range("2024-05-06T07:08:09.123Z").unwrap();
-        assert_eq!(
-            values("_lastUpdated", "Patient", &p),
-            vec![IndexValue::Date { lo, hi }]
-        );
+        // Stores answer these from the resource's own columns: no index rows.
+        assert_eq!(values("_id", "Patient", &p), vec![]);
+        assert_eq!(values("_lastUpdated", "Patient", &p), vec![]);
         assert_eq!(
             values("_source", "Patient", &p),
             vec![IndexValue::Uri {
@@ -834,7 +831,7 @@ mod tests {
         );
         assert_eq!(values("_security", "Patient", &p).len(), 1);
         let binary = json!({"resourceType": "Binary", "id": "b", "contentType": "text/plain"});
-        assert_eq!(values("_id", "Binary", &binary).len(), 1);
+        assert_eq!(values("_security", "Binary", &binary).len(), 0);
         assert!(extract("NotAType", &binary).is_empty());
     }
 

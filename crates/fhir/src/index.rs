@@ -70,7 +70,8 @@ fn fold_accent(c: char) -> char {
 }
 
 /// Every index entry of `resource` (of type `resource_type`) for the standard search
-/// parameters that apply to its type.
+/// parameters that apply to its type, except `_id` and `_lastUpdated`: stores search
+/// those on the resource's own id and last-updated time.
 pub fn extract(resource_type: &str, resource: &serde_json::Value) -> Vec<IndexEntry> {
     crate::extract::extract(resource_type, resource)
 }

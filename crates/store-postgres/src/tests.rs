@@ -211,8 +211,8 @@ fn the_wrong_number_of_parameters_is_an_error() {
 
 fn insert_resource(tx: &mut dyn Transaction, id: &str) -> Result<u64, StoreError> {
     tx.execute(
-        "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        &[text("A81001"), text("Patient"), text(id), SqlValue::Int(1), SqlValue::Int(0), SqlValue::Bool(false), text("{}")],
+        "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?)",
+        &[text("A81001"), text("Patient"), text(id), SqlValue::Int(1), SqlValue::Int(0), SqlValue::Bool(false)],
     )
 }
 
@@ -647,12 +647,13 @@ fn insert_many_converts_booleans_and_rejects_bad_input() {
 fn a_duplicate_key_while_copy_streams_is_a_conflict() {
     let Some(store) = scratch() else { return };
     let columns = [
+        "res_pk",
         "practice",
         "rtype",
         "id",
         "version",
         "last_updated",
-        "deleted",
+        "method",
         "body",
     ];
     let body = "x".repeat(2000);
@@ -665,21 +666,22 @@ fn a_duplicate_key_while_copy_streams_is_a_conflict() {
                 format!("p{i}")
             };
             vec![
+                SqlValue::Int(1),
                 text("A81001"),
                 text("Patient"),
                 text(&id),
                 SqlValue::Int(1),
                 SqlValue::Int(0),
-                SqlValue::Bool(false),
+                text("POST"),
                 text(&body),
             ]
         })
         .collect();
     let mut tx = begin(&store);
-    let err = tx.insert_many("resources", &columns, &rows).unwrap_err();
+    let err = tx.insert_many("resource_versions", &columns, &rows).unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     drop(tx);
-    assert_eq!(count(&store, "resources"), 0);
+    assert_eq!(count(&store, "resource_versions"), 0);
 }
 
 /// Bulk insert speed, COPY against multi-row INSERT:
@@ -695,23 +697,25 @@ fn bulk_speed() {
     let rows: Vec<_> = (0..100_000)
         .map(|i| {
             vec![
+                SqlValue::Int(1),
                 text("A81001"),
                 text("Observation"),
                 text(&format!("obs-{i}")),
                 SqlValue::Int(1),
                 SqlValue::Int(i),
-                SqlValue::Bool(false),
+                text("POST"),
                 text(&body),
             ]
         })
         .collect();
     let columns = [
+        "res_pk",
         "practice",
         "rtype",
         "id",
         "version",
         "last_updated",
-        "deleted",
+        "method",
         "body",
     ];
     for round in 0..2 {
@@ -723,9 +727,9 @@ fn bulk_speed() {
             ("INSERT VALUES", crate::bulk::insert_with_values),
         ] {
             let mut conn = pool_of(&store).acquire().unwrap();
-            conn.client.batch_execute("TRUNCATE resources").unwrap();
+            conn.client.batch_execute("TRUNCATE resource_versions").unwrap();
             let started = Instant::now();
-            insert(&mut conn, "resources", &columns, &rows).unwrap();
+            insert(&mut conn, "resource_versions", &columns, &rows).unwrap();
             let elapsed = started.elapsed();
             println!("round {round}: {name}: 100k rows of ~1 KB in {elapsed:?}");
         }

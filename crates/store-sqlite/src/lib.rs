@@ -4,7 +4,10 @@
 //! transactions on power loss, unacceptable for clinical data), foreign keys on.
 //! One writer connection (writers queue on a mutex rather than spinning on SQLite's busy
 //! handler) and a pool of reader connections, which WAL lets run alongside the writer.
+//! The WAL is checkpointed on a background thread; a commit only checkpoints itself (the
+//! automatic checkpoint, raised to 64 MiB of WAL) if that thread falls far behind.
 
+mod checkpoint;
 mod pool;
 
 use pool::{Pool, PooledConnection};
@@ -22,6 +25,8 @@ pub struct SqliteStore {
     readers: Arc<Pool>,
     /// Set for stores in a temporary file: removed when the store is dropped.
     temporary: bool,
+    /// Stopped (and joined) first when the store is dropped.
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl SqliteStore {
@@ -39,7 +44,13 @@ impl SqliteStore {
         tx.commit().map_err(map_err)?;
         let writer = Pool::new(path.clone(), 1);
         writer.give_back(first);
-        Ok(SqliteStore { readers: Pool::new(path.clone(), READERS), writer, path, temporary: false })
+        Ok(SqliteStore {
+            readers: Pool::new(path.clone(), READERS),
+            writer,
+            checkpointer: Some(checkpoint::Checkpointer::start(path.clone())),
+            path,
+            temporary: false,
+        })
     }
 
     /// A fresh database in a temporary file (tests, benchmarks), removed on drop.
@@ -60,6 +71,8 @@ impl SqliteStore {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
+        // Before the files go: the checkpoint thread must not reopen (recreate) them.
+        self.checkpointer.take();
         if self.temporary {
             self.writer.close();
             self.readers.close();
@@ -82,7 +95,8 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA busy_timeout = 10000;
          PRAGMA cache_size = -65536;
          PRAGMA temp_store = MEMORY;
-         PRAGMA mmap_size = 268435456;",
+         PRAGMA mmap_size = 268435456;
+         PRAGMA wal_autocheckpoint = 16384;",
     )
     .map_err(map_err)?;
     conn.set_prepared_statement_cache_capacity(256);
@@ -104,7 +118,7 @@ impl Store for SqliteStore {
             TxMode::Read => (&self.readers, "BEGIN DEFERRED"),
         };
         let conn = pool.take()?;
-        let mut tx = SqliteTransaction { conn: Some(conn), restore_durability: mode == TxMode::Disposable };
+        let tx = SqliteTransaction { conn: Some(conn), restore_durability: mode == TxMode::Disposable };
         tx.conn().execute_batch(begin).map_err(map_err)?;
         Ok(Box::new(tx))
     }

@@ -40,8 +40,8 @@ fn uncommitted_work_is_rolled_back_and_commits_persist() {
 fn unique_violation_is_a_conflict() {
     let store = SqliteStore::open_temp().unwrap();
     let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
-    let insert = "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?)";
-    let row = [SqlValue::from("A81001"), "Patient".into(), "p1".into(), 1.into(), 0.into(), false.into(), "{}".into()];
+    let insert = "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?)";
+    let row = [SqlValue::from("A81001"), "Patient".into(), "p1".into(), 1.into(), 0.into(), false.into()];
     tx.execute(insert, &row).unwrap();
     assert!(matches!(tx.execute(insert, &row), Err(StoreError::Conflict(_))));
 }
@@ -81,4 +81,22 @@ fn disposable_transactions_leave_the_writer_durable() {
     drop(store.begin(&ctx(), TxMode::Disposable).unwrap());
     let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
     assert_eq!(tx.query("PRAGMA synchronous", &[]).unwrap()[0][0], SqlValue::Int(2));
+}
+
+#[test]
+fn the_wal_is_checkpointed_in_the_background() {
+    let store = SqliteStore::open_temp().unwrap();
+    let db_size = || std::fs::metadata(store.path()).unwrap().len();
+    let before = db_size();
+    let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
+    let rows: Vec<_> = (0..2000).map(|i| vec![SqlValue::Int(i), "Patient".into(), "x".into(), format!("urn:{i:0>200}").into()]).collect();
+    tx.insert_many("idx_uri", &["res_pk", "rtype", "param", "uri"], &rows).unwrap();
+    tx.commit().unwrap();
+    // The commit wrote to the WAL only (far below the automatic checkpoint threshold):
+    // the database file grows only when the background thread copies the pages in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while db_size() < before + 400_000 {
+        assert!(std::time::Instant::now() < deadline, "the WAL was not checkpointed into the database file");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

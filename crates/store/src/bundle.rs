@@ -515,8 +515,9 @@ fn transaction(
     base_url: &str,
 ) -> FhirResult<Vec<Value>> {
     // Everything that needs no database happens before the transaction opens.
-    for (i, e) in entries.iter().enumerate() {
-        check_entry(e).map_err(|err| at_entry(i, err))?;
+    let checked = crate::parallel::map(entries.iter().collect(), check_entry);
+    if let Some((i, err)) = checked.into_iter().enumerate().find_map(|(i, r)| r.err().map(|e| (i, e))) {
+        return Err(at_entry(i, err));
     }
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| entries[i].op.phase());

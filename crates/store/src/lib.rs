@@ -16,6 +16,7 @@ pub mod conformance;
 pub mod context;
 pub mod error;
 pub mod index_rows;
+mod parallel;
 pub mod repository;
 pub mod schema;
 pub mod search;

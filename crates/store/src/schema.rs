@@ -1,8 +1,10 @@
 //! The database schema, the same on both backends (types adapted per dialect).
 //!
-//! - `resources`: the current version of each resource (one row per practice, type and id,
-//!   kept after deletion with `deleted` set so reads can answer 410 Gone).
-//! - `resource_versions`: every version ever written, for vread and history. The unique
+//! - `resources`: which version of each resource is current (one row per practice, type
+//!   and id, kept after deletion with `deleted` set so reads can answer 410 Gone); its
+//!   `pk` anchors the search index rows.
+//! - `resource_versions`: every version ever written, with its body: the only copy of
+//!   each body (reads join on the unique key), so a write stores its JSON once. The unique
 //!   key on (practice, rtype, id, version) is the concurrency control: of two writers
 //!   that both read version N, only one can insert N+1.
 //! - `idx_*`: search index rows of current, non-deleted versions, one table per search
@@ -26,7 +28,6 @@ const TABLES: &[&str] = &[
         version BIGINT NOT NULL,
         last_updated BIGINT NOT NULL,
         deleted {bool} NOT NULL,
-        body TEXT,
         UNIQUE (practice, rtype, id)
     )",
     "CREATE INDEX IF NOT EXISTS resources_by_type_updated ON resources (practice, rtype, last_updated)",

@@ -47,9 +47,11 @@ pub(crate) struct NewResource {
     pub body: Value,
 }
 
-/// A new server-assigned id.
+/// A new server-assigned id: a time-ordered UUID (v7), so new rows land at the end of the
+/// id indexes instead of on a random page each; random v4 ids made every insert dirty a
+/// different index page and multiplied the bytes written per commit.
 pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// Checks a resource sent to `[base]/rtype[/url_id]` before any transaction opens: it
@@ -187,7 +189,8 @@ pub(crate) fn read_in(
     id: &str,
 ) -> FhirResult<ResourceVersion> {
     let rows = tx.query(
-        "SELECT version, last_updated, deleted, body FROM resources WHERE practice = ? AND rtype = ? AND id = ?",
+        "SELECT r.version, r.last_updated, r.deleted, v.body FROM resources r CROSS JOIN resource_versions v \
+         WHERE r.practice = ? AND r.rtype = ? AND r.id = ? AND r.practice = v.practice AND v.rtype = r.rtype AND v.id = r.id AND v.version = r.version",
         &[ctx.practice.as_str().into(), rtype.into(), id.into()],
     )?;
     let Some(row) = rows.into_iter().next() else {
@@ -319,8 +322,8 @@ impl Writer<'_> {
         let entries = fhir::index::extract(rtype, &stored);
         let text = stored.to_string();
         self.tx.execute(
-            "UPDATE resources SET version = ?, last_updated = ?, deleted = ?, body = ? WHERE pk = ? AND practice = ?",
-            &[version.into(), self.now.into(), false.into(), text.as_str().into(), cur.pk.into(), self.practice()],
+            "UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE pk = ? AND practice = ?",
+            &[version.into(), self.now.into(), false.into(), cur.pk.into(), self.practice()],
         )?;
         self.insert_version(cur.pk, rtype, id, version, method, Some(&text))?;
         index_rows::replace(&mut *self.tx, cur.pk, rtype, &entries)?;
@@ -347,7 +350,7 @@ impl Writer<'_> {
         };
         let version = cur.version + 1;
         self.tx.execute(
-            "UPDATE resources SET version = ?, last_updated = ?, deleted = ?, body = NULL WHERE pk = ? AND practice = ?",
+            "UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE pk = ? AND practice = ?",
             &[version.into(), self.now.into(), true.into(), cur.pk.into(), self.practice()],
         )?;
         self.insert_version(cur.pk, rtype, id, version, "DELETE", None)?;
@@ -366,13 +369,13 @@ impl Writer<'_> {
     /// possible: multi-row inserts of the current rows and versions, then every index
     /// row in one bulk insert per index table. Returns them in the order given.
     pub fn insert_new(&mut self, resources: Vec<NewResource>) -> FhirResult<Vec<ResourceVersion>> {
-        let mut stamped = Vec::with_capacity(resources.len());
-        for mut r in resources {
-            let body = stamp(std::mem::take(&mut r.body), &r.id, 1, self.now);
+        let now = self.now;
+        let stamped = crate::parallel::map(resources, |mut r| {
+            let body = stamp(std::mem::take(&mut r.body), &r.id, 1, now);
             let entries = fhir::index::extract(&r.rtype, &body);
             let text = body.to_string();
-            stamped.push((r, text, entries));
-        }
+            (r, text, entries)
+        });
         let mut pks = Vec::with_capacity(stamped.len());
         for chunk in stamped.chunks(INSERT_CHUNK) {
             pks.extend(self.insert_current_rows(chunk)?);
@@ -420,14 +423,14 @@ impl Writer<'_> {
         chunk: &[(NewResource, String, Vec<IndexEntry>)],
     ) -> FhirResult<Vec<i64>> {
         let mut sql = String::from(
-            "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted, body) VALUES ",
+            "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted) VALUES ",
         );
-        let mut params = Vec::with_capacity(chunk.len() * 7);
-        for (i, (r, text, _)) in chunk.iter().enumerate() {
+        let mut params = Vec::with_capacity(chunk.len() * 6);
+        for (i, (r, _, _)) in chunk.iter().enumerate() {
             sql.push_str(if i == 0 {
-                "(?, ?, ?, ?, ?, ?, ?)"
+                "(?, ?, ?, ?, ?, ?)"
             } else {
-                ", (?, ?, ?, ?, ?, ?, ?)"
+                ", (?, ?, ?, ?, ?, ?)"
             });
             params.extend([
                 self.practice(),
@@ -436,7 +439,6 @@ impl Writer<'_> {
                 SqlValue::Int(1),
                 SqlValue::Int(self.now),
                 SqlValue::Bool(false),
-                text.as_str().into(),
             ]);
         }
         // Neither database promises RETURNING rows in VALUES order, so match them by key.

@@ -77,9 +77,10 @@ fn forward_chunk(
     // CROSS JOIN keeps SQLite on this order: the sources' rows by res_pk, then each
     // target by its unique key (it otherwise may scan the practice's resources).
     let mut sql = format!(
-        "SELECT t.pk, t.rtype, t.id, t.body FROM idx_reference x CROSS JOIN resources t \
+        "SELECT t.pk, t.rtype, t.id, v.body FROM idx_reference x CROSS JOIN resources t \
+         CROSS JOIN resource_versions v \
          WHERE x.res_pk IN ({}) AND t.practice = ? AND t.rtype = x.target_type AND t.id = x.target_id \
-         AND NOT t.deleted",
+         AND NOT t.deleted AND t.practice = v.practice AND v.rtype = t.rtype AND v.id = t.id AND v.version = t.version",
         placeholders(src.len())
     );
     let mut args: Vec<SqlValue> = src.iter().map(|f| SqlValue::Int(f.pk)).collect();
@@ -136,9 +137,10 @@ fn reverse_chunk(
     ids: Vec<SqlValue>,
 ) -> FhirResult<Vec<Found>> {
     let mut sql = format!(
-        "SELECT s.pk, s.rtype, s.id, s.body FROM idx_reference x CROSS JOIN resources s \
+        "SELECT s.pk, s.rtype, s.id, v.body FROM idx_reference x CROSS JOIN resources s \
+         CROSS JOIN resource_versions v \
          WHERE x.target_id IN ({}) AND x.target_type = ? AND s.pk = x.res_pk AND s.practice = ? \
-         AND NOT s.deleted",
+         AND NOT s.deleted AND s.practice = v.practice AND v.rtype = s.rtype AND v.id = s.id AND v.version = s.version",
         placeholders(ids.len())
     );
     let mut args = ids;

@@ -55,8 +55,9 @@ pub(crate) fn load_current(
     // Driven by the primary keys (CROSS JOIN fixes the order on SQLite): left to
     // itself, SQLite may scan the practice's rows on its index instead.
     let sql = format!(
-        "SELECT r.pk, r.rtype, r.id, r.body FROM (SELECT pk FROM resources WHERE pk IN ({})) d \
-         CROSS JOIN resources r WHERE r.pk = d.pk AND r.practice = ? AND NOT r.deleted",
+        "SELECT r.pk, r.rtype, r.id, v.body FROM (SELECT pk FROM resources WHERE pk IN ({})) d \
+         CROSS JOIN resources r CROSS JOIN resource_versions v \
+         WHERE r.pk = d.pk AND r.practice = ? AND NOT r.deleted AND r.practice = v.practice AND v.rtype = r.rtype AND v.id = r.id AND v.version = r.version",
         placeholders(pks.len())
     );
     let mut by_pk: std::collections::HashMap<i64, Found> = tx
