@@ -55,7 +55,7 @@ pub(crate) fn new_id() -> String {
 }
 
 /// Checks a resource sent to `[base]/rtype[/url_id]` before any transaction opens: it
-/// must be a JSON object of that type, its id (if any) must match the URL, and it must be
+/// must be a JSON object of that type, its id must be the URL's (for an update), and it must be
 /// valid FHIR. Warnings from the validator do not reject it.
 pub(crate) fn check_body(rtype: &str, body: &Value, url_id: Option<&str>) -> FhirResult<()> {
     check_type(rtype)?;
@@ -75,8 +75,14 @@ pub(crate) fn check_body(rtype: &str, body: &Value, url_id: Option<&str>) -> Fhi
     }
     if let Some(id) = url_id {
         check_id(id)?;
+        // FHIR: an update's body SHALL carry the id of its URL; a missing one is a 400
+        // too, as it usually means the client sent the wrong resource.
         match obj.get("id") {
-            None => {}
+            None => {
+                return Err(FhirError::bad_request(format!(
+                    "the resource has no id; an update must carry the id in its URL ({id})"
+                )));
+            }
             Some(Value::String(body_id)) if body_id == id => {}
             Some(_) => {
                 return Err(FhirError::bad_request(format!(

@@ -25,7 +25,13 @@ fn entry(method: &str, url: &str, full_url: Option<&str>, resource: Option<Value
     if let Some(f) = full_url {
         e["fullUrl"] = json!(f);
     }
-    if let Some(r) = resource {
+    if let Some(mut r) = resource {
+        // An update by id carries that id in its body, as FHIR requires.
+        if let ("PUT", Some((_, id))) = (method, url.split_once('/')) {
+            if !url.contains('?') {
+                r["id"] = json!(id);
+            }
+        }
         e["resource"] = r;
     }
     e
@@ -398,7 +404,7 @@ fn transaction_if_match(h: &Harness) {
     let b = bundle(
         "transaction",
         vec![
-            json!({"resource": patient("Two"), "request": {"method": "PUT", "url": format!("Patient/{id}"), "ifMatch": "W/\"1\""}}),
+            json!({"resource": super::with_id(patient("Two"), &id), "request": {"method": "PUT", "url": format!("Patient/{id}"), "ifMatch": "W/\"1\""}}),
         ],
     );
     let resp = h.repo.bundle(&ctx, b.clone(), h.base_url()).unwrap();
@@ -449,7 +455,7 @@ fn batch_entries_succeed_or_fail_alone(h: &Harness) {
             ),
             entry("GET", &format!("Patient/{id}"), None, None),
             entry("GET", "Patient/absent", None, None),
-            json!({"resource": patient("Stale"), "request": {"method": "PUT", "url": format!("Patient/{id}"), "ifMatch": "W/\"9\""}}),
+            json!({"resource": super::with_id(patient("Stale"), &id), "request": {"method": "PUT", "url": format!("Patient/{id}"), "ifMatch": "W/\"9\""}}),
             entry("DELETE", &format!("Patient/{id}"), None, None),
             entry("PATCH", &format!("Patient/{id}"), None, None),
         ],

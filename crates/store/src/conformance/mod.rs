@@ -48,6 +48,12 @@ impl Harness {
     }
 }
 
+/// `body` with its `id` set, as an update's body must be.
+pub fn with_id(mut body: serde_json::Value, id: &str) -> serde_json::Value {
+    body["id"] = serde_json::Value::String(id.to_string());
+    body
+}
+
 pub struct Case {
     pub name: &'static str,
     pub run: fn(&Harness),

@@ -52,7 +52,7 @@ fn body_read_back_is_body_sent(h: &Harness) {
             &ctx,
             "Observation",
             id,
-            serde_json::from_str(sent).unwrap(),
+            super::with_id(serde_json::from_str(sent).unwrap(), id),
             Some(1),
         )
         .unwrap();
@@ -133,7 +133,7 @@ fn official_examples_round_trip(h: &Harness) {
             continue;
         }
         let id = sent["id"].as_str().unwrap_or_default().to_string();
-        if let Err(e) = h.repo.update(&ctx, &rtype, &id, sent.clone(), None) {
+        if let Err(e) = h.repo.update(&ctx, &rtype, &id, super::with_id(sent.clone(), &id), None) {
             failures.push(format!(
                 "{name}: update refused ({}): {:?}",
                 e.status(),

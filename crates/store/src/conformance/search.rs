@@ -49,7 +49,7 @@ const SNOMED: &str = "http://snomed.info/sct";
 fn put(h: &Harness, rtype: &str, id: &str, mut body: Value) {
     body["id"] = json!(id);
     h.repo
-        .update(&h.ctx(), rtype, id, body, None)
+        .update(&h.ctx(), rtype, id, super::with_id(body, id), None)
         .unwrap_or_else(|e| panic!("storing {rtype}/{id}: {:?}", e.outcome()));
 }
 
@@ -799,7 +799,7 @@ fn paging_is_stable_while_others_write(h: &Harness) {
     let mut moved = patient("Pager", "Moved", "female", Some("1990-01-01"), None);
     moved["id"] = json!("pager22");
     h.repo
-        .update(&ctx, "Patient", "pager22", moved, None)
+        .update(&ctx, "Patient", "pager22", super::with_id(moved, "pager22"), None)
         .unwrap();
     h.repo.delete(&ctx, "Patient", "pager15").unwrap();
     put(
@@ -994,7 +994,7 @@ fn tenancy(h: &Harness) {
     );
     theirs["id"] = json!("pa");
     h.repo
-        .update(&other, "Patient", "pa", theirs, None)
+        .update(&other, "Patient", "pa", super::with_id(theirs, "pa"), None)
         .unwrap();
     let req = request(h, Some("Observation"), &[("subject", "pa")]);
     assert!(ids_in(&h.repo.search(&other, &req).unwrap(), "match").is_empty());
