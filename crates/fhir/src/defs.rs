@@ -58,7 +58,11 @@ impl ElementDef {
 
 fn de_max<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     let s = String::deserialize(d)?;
-    if s == "*" { Ok(None) } else { s.parse().map(Some).map_err(serde::de::Error::custom) }
+    if s == "*" {
+        Ok(None)
+    } else {
+        s.parse().map(Some).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,7 +92,11 @@ impl TypeDef {
     }
     /// Direct children of the element at `parent_path` (for the type's root, its name).
     pub fn children(&self, parent_path: &str) -> impl Iterator<Item = &ElementDef> {
-        self.children.get(parent_path).into_iter().flatten().map(|&i| &self.elements[i])
+        self.children
+            .get(parent_path)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.elements[i])
     }
 }
 
@@ -169,7 +177,9 @@ impl Definitions {
 
     /// A concrete (non-abstract) resource type, e.g. `Patient`.
     pub fn is_resource_type(&self, name: &str) -> bool {
-        self.types.get(name).is_some_and(|t| t.kind == Kind::Resource && !t.is_abstract)
+        self.types
+            .get(name)
+            .is_some_and(|t| t.kind == Kind::Resource && !t.is_abstract)
     }
 
     /// Every concrete resource type, sorted.
@@ -185,7 +195,9 @@ impl Definitions {
     }
 
     pub fn is_primitive(&self, type_code: &str) -> bool {
-        self.types.get(type_code).is_some_and(|t| t.kind == Kind::Primitive)
+        self.types
+            .get(type_code)
+            .is_some_and(|t| t.kind == Kind::Primitive)
     }
 
     /// Finds the child element named by JSON `key` (without a leading `_`) in `scope`.
@@ -197,16 +209,25 @@ impl Definitions {
             if e.is_choice() {
                 return None;
             }
-            let type_code = if e.content_ref.is_some() { None } else { e.types.first().map(String::as_str) };
-            return Some(Child { element: e, type_code });
+            let type_code = if e.content_ref.is_some() {
+                None
+            } else {
+                e.types.first().map(String::as_str)
+            };
+            return Some(Child {
+                element: e,
+                type_code,
+            });
         }
         for e in t.children(scope.1) {
-            if let Some(prefix) = e.name().strip_suffix("[x]") {
-                if let Some(suffix) = key.strip_prefix(prefix) {
-                    if let Some(tc) = e.types.iter().find(|tc| upper_first(tc) == suffix) {
-                        return Some(Child { element: e, type_code: Some(tc.as_str()) });
-                    }
-                }
+            if let Some(prefix) = e.name().strip_suffix("[x]")
+                && let Some(suffix) = key.strip_prefix(prefix)
+                && let Some(tc) = e.types.iter().find(|tc| upper_first(tc) == suffix)
+            {
+                return Some(Child {
+                    element: e,
+                    type_code: Some(tc.as_str()),
+                });
             }
         }
         None
@@ -214,7 +235,11 @@ impl Definitions {
 
     /// The scope holding the children of `child` (owned by the type of `scope`).
     /// `None` for primitives.
-    pub fn child_scope<'a>(&'a self, scope_type: &'a str, child: Child<'a>) -> Option<(&'a str, &'a str)> {
+    pub fn child_scope<'a>(
+        &'a self,
+        scope_type: &'a str,
+        child: Child<'a>,
+    ) -> Option<(&'a str, &'a str)> {
         if let Some(r) = &child.element.content_ref {
             return Some((scope_type, r.as_str()));
         }
@@ -250,16 +275,35 @@ mod tests {
         assert!(!d.is_resource_type("DomainResource"));
         let name = d.child(("Patient", "Patient"), "name").unwrap();
         assert_eq!(name.type_code, Some("HumanName"));
-        assert_eq!(d.child_scope("Patient", name), Some(("HumanName", "HumanName")));
-        let v = d.child(("Observation", "Observation"), "valueQuantity").unwrap();
+        assert_eq!(
+            d.child_scope("Patient", name),
+            Some(("HumanName", "HumanName"))
+        );
+        let v = d
+            .child(("Observation", "Observation"), "valueQuantity")
+            .unwrap();
         assert_eq!(v.element.path, "Observation.value[x]");
         assert_eq!(v.type_code, Some("Quantity"));
-        assert!(d.child(("Observation", "Observation"), "valueFoo").is_none());
+        assert!(
+            d.child(("Observation", "Observation"), "valueFoo")
+                .is_none()
+        );
         assert!(d.child(("Observation", "Observation"), "value").is_none());
         let contact = d.child(("Patient", "Patient"), "contact").unwrap();
-        assert_eq!(d.child_scope("Patient", contact), Some(("Patient", "Patient.contact")));
-        let item = d.child(("Questionnaire", "Questionnaire.item"), "item").unwrap();
-        assert_eq!(d.child_scope("Questionnaire", item), Some(("Questionnaire", "Questionnaire.item")));
-        assert_eq!(d.child(("Patient", "Patient"), "id").unwrap().type_code, Some("id"));
+        assert_eq!(
+            d.child_scope("Patient", contact),
+            Some(("Patient", "Patient.contact"))
+        );
+        let item = d
+            .child(("Questionnaire", "Questionnaire.item"), "item")
+            .unwrap();
+        assert_eq!(
+            d.child_scope("Questionnaire", item),
+            Some(("Questionnaire", "Questionnaire.item"))
+        );
+        assert_eq!(
+            d.child(("Patient", "Patient"), "id").unwrap().type_code,
+            Some("id")
+        );
     }
 }

@@ -5,20 +5,43 @@
 pub enum IndexValue {
     /// `norm` is lower-cased, accent-free, whitespace-collapsed (see [`normalize`]) for the
     /// default and `:contains` matches; `exact` is the value as written, for `:exact`.
-    String { norm: String, exact: String },
+    String {
+        norm: String,
+        exact: String,
+    },
     /// A coded value: Coding/CodeableConcept (system, code; `text` is the normalized
     /// display or CodeableConcept.text, for `:text`), Identifier (system, value),
     /// ContactPoint (value), code/boolean/id/string (code only).
-    Token { system: Option<String>, code: Option<String>, text: Option<String> },
+    Token {
+        system: Option<String>,
+        code: Option<String>,
+        text: Option<String>,
+    },
     /// An inclusive range in microseconds since the Unix epoch (UTC): a date's whole day,
     /// a Period's start to end (open ends as i64::MIN / i64::MAX), and so on.
-    Date { lo: i64, hi: i64 },
-    Number { value: f64 },
-    Quantity { value: f64, system: Option<String>, code: Option<String>, unit: Option<String> },
+    Date {
+        lo: i64,
+        hi: i64,
+    },
+    Number {
+        value: f64,
+    },
+    Quantity {
+        value: f64,
+        system: Option<String>,
+        code: Option<String>,
+        unit: Option<String>,
+    },
     /// `Type/id` references are split into target type and id; `url` keeps the reference
     /// (or canonical URL) as written.
-    Reference { target_type: Option<String>, target_id: Option<String>, url: String },
-    Uri { uri: String },
+    Reference {
+        target_type: Option<String>,
+        target_id: Option<String>,
+        url: String,
+    },
+    Uri {
+        uri: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

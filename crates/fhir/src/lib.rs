@@ -14,5 +14,5 @@ pub mod validate;
 
 pub use defs::Definitions;
 pub use index::{IndexEntry, IndexValue};
-pub use outcome::{operation_outcome, Issue, Severity};
+pub use outcome::{Issue, Severity, operation_outcome};
 pub use validate::validate_resource;

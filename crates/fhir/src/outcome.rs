@@ -1,6 +1,6 @@
 //! OperationOutcome issues: how every problem is reported to API clients.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -37,13 +37,28 @@ pub struct Issue {
 
 impl Issue {
     pub fn error(code: &'static str, diagnostics: impl Into<String>) -> Self {
-        Issue { severity: Severity::Error, code, diagnostics: diagnostics.into(), expression: None }
+        Issue {
+            severity: Severity::Error,
+            code,
+            diagnostics: diagnostics.into(),
+            expression: None,
+        }
     }
     pub fn warning(code: &'static str, diagnostics: impl Into<String>) -> Self {
-        Issue { severity: Severity::Warning, code, diagnostics: diagnostics.into(), expression: None }
+        Issue {
+            severity: Severity::Warning,
+            code,
+            diagnostics: diagnostics.into(),
+            expression: None,
+        }
     }
     pub fn information(code: &'static str, diagnostics: impl Into<String>) -> Self {
-        Issue { severity: Severity::Information, code, diagnostics: diagnostics.into(), expression: None }
+        Issue {
+            severity: Severity::Information,
+            code,
+            diagnostics: diagnostics.into(),
+            expression: None,
+        }
     }
     pub fn at(mut self, expression: impl Into<String>) -> Self {
         self.expression = Some(expression.into());

@@ -105,7 +105,10 @@ fn patient_example() {
     assert_eq!(values(&e, "active"), [token(None, Some("true"), None)]);
     assert_eq!(values(&e, "deceased"), [token(None, Some("false"), None)]);
     assert_eq!(values(&e, "organization"), [reference("Organization", "1")]);
-    assert!(values(&e, "_id").is_empty(), "_id is searched on the resource id, not indexed");
+    assert!(
+        values(&e, "_id").is_empty(),
+        "_id is searched on the resource id, not indexed"
+    );
     assert_eq!(
         values(&e, "_tag"),
         [token(

@@ -95,7 +95,10 @@ fn search_params(rtype: &str) -> Vec<Value> {
     fhir::searchparams::for_type(rtype)
         .into_iter()
         .filter(|p| SEARCHABLE_KINDS.contains(&p.kind.as_str()))
-        .filter(|p| matches!(p.name.as_str(), "_id" | "_lastUpdated") || fhir::searchparams::is_indexed(rtype, &p.name))
+        .filter(|p| {
+            matches!(p.name.as_str(), "_id" | "_lastUpdated")
+                || fhir::searchparams::is_indexed(rtype, &p.name)
+        })
         .filter(|p| seen.insert(p.name.as_str()))
         .map(|p| json!({ "name": p.name, "type": p.kind, "definition": p.url }))
         .collect()

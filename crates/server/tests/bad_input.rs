@@ -145,11 +145,15 @@ async fn invalid_resource_is_422() {
 async fn nhs_number_with_a_bad_check_digit_is_422_naming_it() {
     // 9434765919 is valid; changing its check digit must be refused.
     let p = patient("X", "9434765918");
-    let reply = refused_and_nothing_written(fhir_json(Method::POST, "/fhir/Patient", &p), 422).await;
+    let reply =
+        refused_and_nothing_written(fhir_json(Method::POST, "/fhir/Patient", &p), 422).await;
     let issue = &reply.json()["issue"][0];
     assert_eq!(issue["expression"][0], "Patient.identifier[0].value");
     let text = issue["diagnostics"].as_str().unwrap();
-    assert!(text.contains("not a valid NHS number") && text.contains("check digit"), "{text}");
+    assert!(
+        text.contains("not a valid NHS number") && text.contains("check digit"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -678,7 +678,9 @@ fn a_duplicate_key_while_copy_streams_is_a_conflict() {
         })
         .collect();
     let mut tx = begin(&store);
-    let err = tx.insert_many("resource_versions", &columns, &rows).unwrap_err();
+    let err = tx
+        .insert_many("resource_versions", &columns, &rows)
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     drop(tx);
     assert_eq!(count(&store, "resource_versions"), 0);
@@ -727,7 +729,9 @@ fn bulk_speed() {
             ("INSERT VALUES", crate::bulk::insert_with_values),
         ] {
             let mut conn = pool_of(&store).acquire().unwrap();
-            conn.client.batch_execute("TRUNCATE resource_versions").unwrap();
+            conn.client
+                .batch_execute("TRUNCATE resource_versions")
+                .unwrap();
             let started = Instant::now();
             insert(&mut conn, "resource_versions", &columns, &rows).unwrap();
             let elapsed = started.elapsed();

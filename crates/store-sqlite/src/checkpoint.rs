@@ -40,12 +40,12 @@ fn run(path: PathBuf, stop: Arc<(Mutex<bool>, Condvar)>) {
         if conn.is_none() {
             conn = crate::open_connection(&path).ok();
         }
-        if let Some(c) = &conn {
-            if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                // The writers' automatic checkpoint remains as a safety net.
-                tracing::warn!(error = %e, "background WAL checkpoint failed");
-                conn = None;
-            }
+        if let Some(c) = &conn
+            && let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        {
+            // The writers' automatic checkpoint remains as a safety net.
+            tracing::warn!(error = %e, "background WAL checkpoint failed");
+            conn = None;
         }
         stopped = lock.lock().unwrap();
     }

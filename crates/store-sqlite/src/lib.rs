@@ -34,7 +34,8 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
         }
         let first = open_connection(&path)?;
         let tx = first.unchecked_transaction().map_err(map_err)?;
@@ -57,8 +58,12 @@ impl SqliteStore {
     pub fn open_temp() -> Result<Self, StoreError> {
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        let path = std::env::temp_dir().join(format!("opengp-{}-{nanos}-{n}.db", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let path =
+            std::env::temp_dir().join(format!("opengp-{}-{nanos}-{n}.db", std::process::id()));
         let mut store = Self::open(path)?;
         store.temporary = true;
         Ok(store)
@@ -108,7 +113,11 @@ impl Store for SqliteStore {
         Dialect::Sqlite
     }
 
-    fn begin(&self, _ctx: &RequestContext, mode: TxMode) -> Result<Box<dyn Transaction>, StoreError> {
+    fn begin(
+        &self,
+        _ctx: &RequestContext,
+        mode: TxMode,
+    ) -> Result<Box<dyn Transaction>, StoreError> {
         let (pool, begin) = match mode {
             // IMMEDIATE takes the write lock now, so a transaction never fails half-way
             // on lock upgrade.
@@ -118,7 +127,10 @@ impl Store for SqliteStore {
             TxMode::Read => (&self.readers, "BEGIN DEFERRED"),
         };
         let conn = pool.take()?;
-        let tx = SqliteTransaction { conn: Some(conn), restore_durability: mode == TxMode::Disposable };
+        let tx = SqliteTransaction {
+            conn: Some(conn),
+            restore_durability: mode == TxMode::Disposable,
+        };
         tx.conn().execute_batch(begin).map_err(map_err)?;
         Ok(Box::new(tx))
     }
@@ -145,7 +157,8 @@ impl SqliteTransaction {
         if result.is_err() && sql == "COMMIT" {
             let _ = conn.execute_batch("ROLLBACK");
         }
-        let restored = !self.restore_durability || conn.execute_batch("PRAGMA synchronous = FULL").is_ok();
+        let restored =
+            !self.restore_durability || conn.execute_batch("PRAGMA synchronous = FULL").is_ok();
         if !restored || (result.is_err() && sql == "ROLLBACK") {
             conn.discard();
         }
@@ -210,9 +223,17 @@ impl Transaction for SqliteTransaction {
         Ok(out)
     }
 
-    fn insert_many(&mut self, table: &str, columns: &[&str], rows: &[Row]) -> Result<(), StoreError> {
+    fn insert_many(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Row],
+    ) -> Result<(), StoreError> {
         let placeholders = vec!["?"; columns.len()].join(", ");
-        let sql = format!("INSERT INTO {table} ({}) VALUES ({placeholders})", columns.join(", "));
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({placeholders})",
+            columns.join(", ")
+        );
         let mut stmt = self.conn().prepare_cached(&sql).map_err(map_err)?;
         for row in rows {
             stmt.execute(bind(row)).map_err(map_err)?;
@@ -236,7 +257,9 @@ impl Drop for SqliteTransaction {
 fn map_err(e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(e.to_string()),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(e.to_string()),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            StoreError::Busy(e.to_string())
+        }
         _ => StoreError::Backend(e.to_string()),
     }
 }

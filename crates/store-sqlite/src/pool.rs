@@ -29,7 +29,11 @@ impl Pool {
         Arc::new(Pool {
             path,
             max,
-            state: Mutex::new(PoolState { idle: Vec::new(), open: 0, closed: false }),
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+                closed: false,
+            }),
             available: Condvar::new(),
         })
     }
@@ -45,13 +49,19 @@ impl Pool {
         let mut state = self.state.lock().unwrap();
         loop {
             if let Some(conn) = state.idle.pop() {
-                return Ok(PooledConnection { conn: Some(conn), pool: self.clone() });
+                return Ok(PooledConnection {
+                    conn: Some(conn),
+                    pool: self.clone(),
+                });
             }
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
                 return match crate::open_connection(&self.path) {
-                    Ok(conn) => Ok(PooledConnection { conn: Some(conn), pool: self.clone() }),
+                    Ok(conn) => Ok(PooledConnection {
+                        conn: Some(conn),
+                        pool: self.clone(),
+                    }),
                     Err(e) => {
                         self.state.lock().unwrap().open -= 1;
                         Err(e)
@@ -61,7 +71,9 @@ impl Pool {
             let (s, timeout) = self.available.wait_timeout(state, WAIT).unwrap();
             state = s;
             if timeout.timed_out() && state.idle.is_empty() {
-                return Err(StoreError::Busy("no database connection became free".into()));
+                return Err(StoreError::Busy(
+                    "no database connection became free".into(),
+                ));
             }
         }
     }
@@ -100,7 +112,9 @@ impl PooledConnection {
 impl Deref for PooledConnection {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        self.conn.as_ref().expect("connection present until dropped")
+        self.conn
+            .as_ref()
+            .expect("connection present until dropped")
     }
 }
 

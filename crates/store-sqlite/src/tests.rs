@@ -22,18 +22,31 @@ fn uncommitted_work_is_rolled_back_and_commits_persist() {
     let store = SqliteStore::open_temp().unwrap();
     {
         let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
-        tx.insert_many("idx_uri", &["res_pk", "rtype", "param", "uri"], &[vec![1.into(), "Patient".into(), "x".into(), "u1".into()]])
-            .unwrap();
+        tx.insert_many(
+            "idx_uri",
+            &["res_pk", "rtype", "param", "uri"],
+            &[vec![1.into(), "Patient".into(), "x".into(), "u1".into()]],
+        )
+        .unwrap();
         // dropped without commit
     }
     let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
-    assert_eq!(tx.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0], SqlValue::Int(0));
-    tx.execute("INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (?, ?, ?, ?)", &[2.into(), "Patient".into(), "x".into(), "u2".into()])
-        .unwrap();
+    assert_eq!(
+        tx.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0],
+        SqlValue::Int(0)
+    );
+    tx.execute(
+        "INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (?, ?, ?, ?)",
+        &[2.into(), "Patient".into(), "x".into(), "u2".into()],
+    )
+    .unwrap();
     tx.commit().unwrap();
     let mut tx = store.begin(&ctx(), TxMode::Read).unwrap();
     let rows = tx.query("SELECT res_pk, uri FROM idx_uri", &[]).unwrap();
-    assert_eq!(rows, vec![vec![SqlValue::Int(2), SqlValue::Text("u2".into())]]);
+    assert_eq!(
+        rows,
+        vec![vec![SqlValue::Int(2), SqlValue::Text("u2".into())]]
+    );
 }
 
 #[test]
@@ -41,9 +54,19 @@ fn unique_violation_is_a_conflict() {
     let store = SqliteStore::open_temp().unwrap();
     let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
     let insert = "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?)";
-    let row = [SqlValue::from("A81001"), "Patient".into(), "p1".into(), 1.into(), 0.into(), false.into()];
+    let row = [
+        SqlValue::from("A81001"),
+        "Patient".into(),
+        "p1".into(),
+        1.into(),
+        0.into(),
+        false.into(),
+    ];
     tx.execute(insert, &row).unwrap();
-    assert!(matches!(tx.execute(insert, &row), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        tx.execute(insert, &row),
+        Err(StoreError::Conflict(_))
+    ));
 }
 
 #[test]
@@ -59,9 +82,16 @@ fn temporary_store_files_are_removed() {
 fn readers_see_committed_data_while_a_writer_is_open() {
     let store = SqliteStore::open_temp().unwrap();
     let mut w = store.begin(&ctx(), TxMode::Write).unwrap();
-    w.execute("INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')", &[]).unwrap();
+    w.execute(
+        "INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')",
+        &[],
+    )
+    .unwrap();
     let mut r = store.begin(&ctx(), TxMode::Read).unwrap();
-    assert_eq!(r.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0], SqlValue::Int(0));
+    assert_eq!(
+        r.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0],
+        SqlValue::Int(0)
+    );
     w.commit().unwrap();
 }
 
@@ -69,18 +99,34 @@ fn readers_see_committed_data_while_a_writer_is_open() {
 fn disposable_transactions_leave_the_writer_durable() {
     let store = SqliteStore::open_temp().unwrap();
     let mut tx = store.begin(&ctx(), TxMode::Disposable).unwrap();
-    assert_eq!(tx.query("PRAGMA synchronous", &[]).unwrap()[0][0], SqlValue::Int(0));
-    tx.execute("INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')", &[]).unwrap();
+    assert_eq!(
+        tx.query("PRAGMA synchronous", &[]).unwrap()[0][0],
+        SqlValue::Int(0)
+    );
+    tx.execute(
+        "INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')",
+        &[],
+    )
+    .unwrap();
     tx.commit().unwrap();
     // The same (only) writer connection serves the next write: durable again.
     let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
-    assert_eq!(tx.query("PRAGMA synchronous", &[]).unwrap()[0][0], SqlValue::Int(2));
-    assert_eq!(tx.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0], SqlValue::Int(1));
+    assert_eq!(
+        tx.query("PRAGMA synchronous", &[]).unwrap()[0][0],
+        SqlValue::Int(2)
+    );
+    assert_eq!(
+        tx.query("SELECT COUNT(*) FROM idx_uri", &[]).unwrap()[0][0],
+        SqlValue::Int(1)
+    );
     drop(tx);
     // Also after a rollback.
     drop(store.begin(&ctx(), TxMode::Disposable).unwrap());
     let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
-    assert_eq!(tx.query("PRAGMA synchronous", &[]).unwrap()[0][0], SqlValue::Int(2));
+    assert_eq!(
+        tx.query("PRAGMA synchronous", &[]).unwrap()[0][0],
+        SqlValue::Int(2)
+    );
 }
 
 #[test]
@@ -89,14 +135,27 @@ fn the_wal_is_checkpointed_in_the_background() {
     let db_size = || std::fs::metadata(store.path()).unwrap().len();
     let before = db_size();
     let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
-    let rows: Vec<_> = (0..2000).map(|i| vec![SqlValue::Int(i), "Patient".into(), "x".into(), format!("urn:{i:0>200}").into()]).collect();
-    tx.insert_many("idx_uri", &["res_pk", "rtype", "param", "uri"], &rows).unwrap();
+    let rows: Vec<_> = (0..2000)
+        .map(|i| {
+            vec![
+                SqlValue::Int(i),
+                "Patient".into(),
+                "x".into(),
+                format!("urn:{i:0>200}").into(),
+            ]
+        })
+        .collect();
+    tx.insert_many("idx_uri", &["res_pk", "rtype", "param", "uri"], &rows)
+        .unwrap();
     tx.commit().unwrap();
     // The commit wrote to the WAL only (far below the automatic checkpoint threshold):
     // the database file grows only when the background thread copies the pages in.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while db_size() < before + 400_000 {
-        assert!(std::time::Instant::now() < deadline, "the WAL was not checkpointed into the database file");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL was not checkpointed into the database file"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

@@ -5,5 +5,7 @@ use store::Store;
 use store_sqlite::SqliteStore;
 
 fn main() -> std::process::ExitCode {
-    store::conformance::run(|| Arc::new(SqliteStore::open_temp().expect("temporary SQLite store")) as Arc<dyn Store>)
+    store::conformance::run(|| {
+        Arc::new(SqliteStore::open_temp().expect("temporary SQLite store")) as Arc<dyn Store>
+    })
 }

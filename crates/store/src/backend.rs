@@ -122,7 +122,8 @@ pub enum StoreError {
 pub trait Store: Send + Sync + 'static {
     fn dialect(&self) -> Dialect;
     /// Starts a transaction on behalf of `ctx`. Dropping it without `commit` rolls back.
-    fn begin(&self, ctx: &RequestContext, mode: TxMode) -> Result<Box<dyn Transaction>, StoreError>;
+    fn begin(&self, ctx: &RequestContext, mode: TxMode)
+    -> Result<Box<dyn Transaction>, StoreError>;
     /// A short description for logs and benchmark reports, without credentials.
     fn describe(&self) -> String;
 }
@@ -134,6 +135,11 @@ pub trait Transaction: Send {
     /// Runs a query; returns its rows, each a vector of column values in SELECT order.
     fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError>;
     /// Inserts many rows into `table` as fast as the backend can (index rows on ingest).
-    fn insert_many(&mut self, table: &str, columns: &[&str], rows: &[Row]) -> Result<(), StoreError>;
+    fn insert_many(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Row],
+    ) -> Result<(), StoreError>;
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -516,7 +516,11 @@ fn transaction(
 ) -> FhirResult<Vec<Value>> {
     // Everything that needs no database happens before the transaction opens.
     let checked = crate::parallel::map(entries.iter().collect(), check_entry);
-    if let Some((i, err)) = checked.into_iter().enumerate().find_map(|(i, r)| r.err().map(|e| (i, e))) {
+    if let Some((i, err)) = checked
+        .into_iter()
+        .enumerate()
+        .find_map(|(i, r)| r.err().map(|e| (i, e)))
+    {
         return Err(at_entry(i, err));
     }
     let mut order: Vec<usize> = (0..entries.len()).collect();
@@ -605,10 +609,9 @@ fn responses_refs(entries: &[Entry], responses: &[Option<Value>]) -> HashMap<Str
         if let (Some(full_url), Some(location)) = (
             e.full_url.as_ref().filter(|u| u.starts_with("urn:")),
             location,
-        ) {
-            if let Some((reference, _)) = location.split_once("/_history/") {
-                refs.insert(full_url.clone(), reference.to_string());
-            }
+        ) && let Some((reference, _)) = location.split_once("/_history/")
+        {
+            refs.insert(full_url.clone(), reference.to_string());
         }
     }
     refs

@@ -60,6 +60,10 @@ impl RequestContext {
 
     /// OpenGP itself acting for `practice` (loading, benchmarks, tests).
     pub fn system(practice: impl Into<String>) -> Self {
-        Self::new(practice, Actor::System("opengp".into()), Purpose::SystemAdministration)
+        Self::new(
+            practice,
+            Actor::System("opengp".into()),
+            Purpose::SystemAdministration,
+        )
     }
 }

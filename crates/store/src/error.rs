@@ -1,7 +1,7 @@
 //! Errors of FHIR interactions, each with its HTTP status and OperationOutcome.
 
 use crate::backend::StoreError;
-use fhir::{operation_outcome, Issue};
+use fhir::{Issue, operation_outcome};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,14 +59,23 @@ impl FhirError {
             FhirError::BadRequest(i) | FhirError::Unprocessable(i) => i.clone(),
             FhirError::NotFound(m) => vec![Issue::error("not-found", m.clone())],
             FhirError::Gone(m) => vec![Issue::error("deleted", m.clone())],
-            FhirError::Conflict(m) | FhirError::PreconditionFailed(m) => vec![Issue::error("conflict", m.clone())],
+            FhirError::Conflict(m) | FhirError::PreconditionFailed(m) => {
+                vec![Issue::error("conflict", m.clone())]
+            }
             FhirError::TooCostly(m) => vec![Issue::error("too-costly", m.clone())],
             FhirError::Store(StoreError::Conflict(_)) => {
-                vec![Issue::error("conflict", "another request changed this resource at the same time; try again")]
+                vec![Issue::error(
+                    "conflict",
+                    "another request changed this resource at the same time; try again",
+                )]
             }
-            FhirError::Store(StoreError::Busy(_)) => vec![Issue::error("transient", "the database is busy; try again")],
+            FhirError::Store(StoreError::Busy(_)) => {
+                vec![Issue::error("transient", "the database is busy; try again")]
+            }
             // Database messages stay in the server log: they can quote data.
-            FhirError::Store(StoreError::Backend(_)) => vec![Issue::error("exception", "internal storage error")],
+            FhirError::Store(StoreError::Backend(_)) => {
+                vec![Issue::error("exception", "internal storage error")]
+            }
         }
     }
 

@@ -105,7 +105,7 @@ pub(crate) fn history(
         None => tx
             .query(
                 "SELECT MAX(seq) FROM resource_versions WHERE practice = ?",
-                &[practice.clone()],
+                std::slice::from_ref(&practice),
             )?
             .first()
             .and_then(|r| r[0].as_i64())

@@ -5,7 +5,12 @@ use crate::schema::INDEX_TABLES;
 use fhir::{IndexEntry, IndexValue};
 
 /// Replaces the index rows of the resource at `res_pk` with those of `entries`.
-pub fn replace(tx: &mut dyn Transaction, res_pk: i64, rtype: &str, entries: &[IndexEntry]) -> Result<(), StoreError> {
+pub fn replace(
+    tx: &mut dyn Transaction,
+    res_pk: i64,
+    rtype: &str,
+    entries: &[IndexEntry],
+) -> Result<(), StoreError> {
     remove(tx, res_pk)?;
     insert(tx, &[(res_pk, rtype, entries)])
 }
@@ -13,19 +18,32 @@ pub fn replace(tx: &mut dyn Transaction, res_pk: i64, rtype: &str, entries: &[In
 /// Removes every index row of the resource at `res_pk` (deletion, or before re-indexing).
 pub fn remove(tx: &mut dyn Transaction, res_pk: i64) -> Result<(), StoreError> {
     for table in INDEX_TABLES {
-        tx.execute(&format!("DELETE FROM {table} WHERE res_pk = ?"), &[SqlValue::Int(res_pk)])?;
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE res_pk = ?"),
+            &[SqlValue::Int(res_pk)],
+        )?;
     }
     Ok(())
 }
 
 /// Inserts the index rows of many resources at once (bundle ingest): one bulk insert
 /// per index table.
-pub fn insert(tx: &mut dyn Transaction, resources: &[(i64, &str, &[IndexEntry])]) -> Result<(), StoreError> {
+pub fn insert(
+    tx: &mut dyn Transaction,
+    resources: &[(i64, &str, &[IndexEntry])],
+) -> Result<(), StoreError> {
     let mut rows: [Vec<Row>; 7] = Default::default();
     for (pk, rtype, entries) in resources {
         for e in *entries {
             let (table, mut row) = row_for(&e.value);
-            row.splice(0..0, [SqlValue::Int(*pk), SqlValue::from(*rtype), SqlValue::from(e.param.as_str())]);
+            row.splice(
+                0..0,
+                [
+                    SqlValue::Int(*pk),
+                    SqlValue::from(*rtype),
+                    SqlValue::from(e.param.as_str()),
+                ],
+            );
             rows[table].push(row);
         }
     }
@@ -43,8 +61,17 @@ const COLUMNS: [&[&str]; 7] = [
     &["res_pk", "rtype", "param", "system", "code", "text"],
     &["res_pk", "rtype", "param", "lo", "hi"],
     &["res_pk", "rtype", "param", "value"],
-    &["res_pk", "rtype", "param", "value", "system", "code", "unit"],
-    &["res_pk", "rtype", "param", "target_type", "target_id", "url"],
+    &[
+        "res_pk", "rtype", "param", "value", "system", "code", "unit",
+    ],
+    &[
+        "res_pk",
+        "rtype",
+        "param",
+        "target_type",
+        "target_id",
+        "url",
+    ],
     &["res_pk", "rtype", "param", "uri"],
 ];
 
@@ -53,16 +80,26 @@ fn row_for(v: &IndexValue) -> (usize, Row) {
     use SqlValue as S;
     let opt = |s: &Option<String>| S::from(s.clone());
     match v {
-        IndexValue::String { norm, exact } => (0, vec![S::from(norm.clone()), S::from(exact.clone())]),
+        IndexValue::String { norm, exact } => {
+            (0, vec![S::from(norm.clone()), S::from(exact.clone())])
+        }
         IndexValue::Token { system, code, text } => (1, vec![opt(system), opt(code), opt(text)]),
         IndexValue::Date { lo, hi } => (2, vec![S::Int(*lo), S::Int(*hi)]),
         IndexValue::Number { value } => (3, vec![S::Real(*value)]),
-        IndexValue::Quantity { value, system, code, unit } => {
-            (4, vec![S::Real(*value), opt(system), opt(code), opt(unit)])
-        }
-        IndexValue::Reference { target_type, target_id, url } => {
-            (5, vec![opt(target_type), opt(target_id), S::from(url.clone())])
-        }
+        IndexValue::Quantity {
+            value,
+            system,
+            code,
+            unit,
+        } => (4, vec![S::Real(*value), opt(system), opt(code), opt(unit)]),
+        IndexValue::Reference {
+            target_type,
+            target_id,
+            url,
+        } => (
+            5,
+            vec![opt(target_type), opt(target_id), S::from(url.clone())],
+        ),
         IndexValue::Uri { uri } => (6, vec![S::from(uri.clone())]),
     }
 }

@@ -9,12 +9,11 @@
 
 pub mod backend;
 mod bundle;
-mod history;
-mod write;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod context;
 pub mod error;
+mod history;
 pub mod index_rows;
 mod parallel;
 pub mod repository;
@@ -22,6 +21,7 @@ pub mod schema;
 pub mod search;
 pub mod time;
 pub mod version;
+mod write;
 
 pub use backend::{Dialect, Row, SqlValue, Store, StoreError, Transaction, TxMode};
 pub use context::{Actor, Purpose, RequestContext};

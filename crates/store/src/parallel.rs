@@ -6,7 +6,9 @@ const MIN_ITEMS: usize = 64;
 
 /// `items.map(f)`, in order, on up to `available_parallelism` threads.
 pub(crate) fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     if items.len() < MIN_ITEMS || threads == 1 {
         return items.into_iter().map(f).collect();
     }
@@ -29,7 +31,10 @@ pub(crate) fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) ->
             .collect();
         let mut out: Vec<R> = first.into_iter().map(f).collect();
         for h in handles {
-            out.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            out.extend(
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
         }
         out
     })

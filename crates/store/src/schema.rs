@@ -90,8 +90,15 @@ const TABLES: &[&str] = &[
 ];
 
 /// The index tables, by search parameter type; each has `res_pk, rtype, param` first.
-pub const INDEX_TABLES: &[&str] =
-    &["idx_string", "idx_token", "idx_date", "idx_number", "idx_quantity", "idx_reference", "idx_uri"];
+pub const INDEX_TABLES: &[&str] = &[
+    "idx_string",
+    "idx_token",
+    "idx_date",
+    "idx_number",
+    "idx_quantity",
+    "idx_reference",
+    "idx_uri",
+];
 
 /// The statements that create the schema (idempotent).
 pub fn ddl(dialect: Dialect) -> Vec<String> {
@@ -99,5 +106,8 @@ pub fn ddl(dialect: Dialect) -> Vec<String> {
         Dialect::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),
         Dialect::Postgres => ("BIGSERIAL PRIMARY KEY", "BOOLEAN"),
     };
-    TABLES.iter().map(|s| s.replace("{pk}", pk).replace("{bool}", boolean)).collect()
+    TABLES
+        .iter()
+        .map(|s| s.replace("{pk}", pk).replace("{bool}", boolean))
+        .collect()
 }

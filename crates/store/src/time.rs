@@ -17,14 +17,19 @@ pub fn format_instant(micros: i64) -> String {
 
 /// HTTP date: `Sat, 21 Nov 2026 05:45:56 GMT`.
 pub fn format_http_date(micros: i64) -> String {
-    to_datetime(micros).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    to_datetime(micros)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn formats() {
-        assert_eq!(super::format_instant(1_000_000), "1970-01-01T00:00:01.000000Z");
+        assert_eq!(
+            super::format_instant(1_000_000),
+            "1970-01-01T00:00:01.000000Z"
+        );
         assert_eq!(super::format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 }

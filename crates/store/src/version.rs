@@ -29,7 +29,9 @@ impl ResourceVersion {
         crate::time::format_http_date(self.last_updated)
     }
     pub fn json(&self) -> Option<Value> {
-        self.body.as_deref().map(|b| serde_json::from_str(b).expect("stored bodies are valid JSON"))
+        self.body
+            .as_deref()
+            .map(|b| serde_json::from_str(b).expect("stored bodies are valid JSON"))
     }
     /// `Patient/123`
     pub fn reference(&self) -> String {

@@ -27,10 +27,10 @@ fn entry(method: &str, url: &str, full_url: Option<&str>, resource: Option<Value
     }
     if let Some(mut r) = resource {
         // An update by id carries that id in its body, as FHIR requires.
-        if let ("PUT", Some((_, id))) = (method, url.split_once('/')) {
-            if !url.contains('?') {
-                r["id"] = json!(id);
-            }
+        if let ("PUT", Some((_, id))) = (method, url.split_once('/'))
+            && !url.contains('?')
+        {
+            r["id"] = json!(id);
         }
         e["resource"] = r;
     }

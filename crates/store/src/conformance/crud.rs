@@ -109,7 +109,10 @@ fn update_increments_version_and_keeps_history(h: &Harness) {
         .id;
     let mut body = patient("Two");
     body["id"] = json!(id);
-    let out = h.repo.update(&ctx, "Patient", &id, super::with_id(body, &id), None).unwrap();
+    let out = h
+        .repo
+        .update(&ctx, "Patient", &id, super::with_id(body, &id), None)
+        .unwrap();
     assert_eq!((out.kind, out.resource.version), (WriteKind::Updated, 2));
     assert_eq!(
         h.repo.read(&ctx, "Patient", &id).unwrap().json().unwrap()["name"][0]["family"],
@@ -151,9 +154,16 @@ fn update_rejects_mismatched_type_and_id(h: &Harness) {
         400
     );
     // FHIR: an update's body SHALL carry its id.
-    let no_id = h.repo.update(&ctx, "Patient", &id, patient("Three"), None).unwrap_err();
+    let no_id = h
+        .repo
+        .update(&ctx, "Patient", &id, patient("Three"), None)
+        .unwrap_err();
     assert_eq!(no_id.status(), 400);
-    assert!(no_id.issues()[0].diagnostics.contains("has no id"), "{:?}", no_id.issues());
+    assert!(
+        no_id.issues()[0].diagnostics.contains("has no id"),
+        "{:?}",
+        no_id.issues()
+    );
     let practitioner = json!({"resourceType": "Practitioner", "id": id});
     assert_eq!(
         h.repo
@@ -164,7 +174,13 @@ fn update_rejects_mismatched_type_and_id(h: &Harness) {
     );
     assert_eq!(
         h.repo
-            .update(&ctx, "Patient", "not valid!", super::with_id(patient("x"), "not valid!"), None)
+            .update(
+                &ctx,
+                "Patient",
+                "not valid!",
+                super::with_id(patient("x"), "not valid!"),
+                None
+            )
             .unwrap_err()
             .status(),
         400
@@ -182,7 +198,13 @@ fn update_creates_when_absent(h: &Harness) {
     body["id"] = json!("chosen-id");
     let out = h
         .repo
-        .update(&ctx, "Patient", "chosen-id", super::with_id(body, "chosen-id"), None)
+        .update(
+            &ctx,
+            "Patient",
+            "chosen-id",
+            super::with_id(body, "chosen-id"),
+            None,
+        )
         .unwrap();
     assert_eq!((out.kind, out.resource.version), (WriteKind::Created, 1));
     assert_eq!(
@@ -270,7 +292,13 @@ fn update_after_delete_continues_versions(h: &Harness) {
     h.repo.delete(&ctx, "Patient", &id).unwrap();
     let out = h
         .repo
-        .update(&ctx, "Patient", &id, super::with_id(patient("Back"), &id), None)
+        .update(
+            &ctx,
+            "Patient",
+            &id,
+            super::with_id(patient("Back"), &id),
+            None,
+        )
         .unwrap();
     assert_eq!((out.kind, out.resource.version), (WriteKind::Created, 3));
     assert_eq!(
@@ -302,11 +330,23 @@ fn stale_if_match_is_precondition_failed(h: &Harness) {
         .resource
         .id;
     h.repo
-        .update(&ctx, "Patient", &id, super::with_id(patient("Two"), &id), Some(1))
+        .update(
+            &ctx,
+            "Patient",
+            &id,
+            super::with_id(patient("Two"), &id),
+            Some(1),
+        )
         .unwrap();
     let err = h
         .repo
-        .update(&ctx, "Patient", &id, super::with_id(patient("Stale"), &id), Some(1))
+        .update(
+            &ctx,
+            "Patient",
+            &id,
+            super::with_id(patient("Stale"), &id),
+            Some(1),
+        )
         .unwrap_err();
     assert_eq!(err.status(), 412);
     assert_eq!(
@@ -315,7 +355,13 @@ fn stale_if_match_is_precondition_failed(h: &Harness) {
     );
     let err = h
         .repo
-        .update(&ctx, "Patient", "absent", super::with_id(patient("X"), "absent"), Some(1))
+        .update(
+            &ctx,
+            "Patient",
+            "absent",
+            super::with_id(patient("X"), "absent"),
+            Some(1),
+        )
         .unwrap_err();
     assert_eq!(err.status(), 412, "If-Match on an absent resource");
 }
@@ -336,7 +382,13 @@ fn concurrent_updates_with_same_if_match_one_wins(h: &Harness) {
                     (h.repo.clone(), ctx.clone(), id.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    repo.update(&ctx, "Patient", &id, super::with_id(patient(&format!("T{t}")), &id), Some(round))
+                    repo.update(
+                        &ctx,
+                        "Patient",
+                        &id,
+                        super::with_id(patient(&format!("T{t}")), &id),
+                        Some(round),
+                    )
                 })
             })
             .collect();
@@ -369,8 +421,14 @@ fn concurrent_updates_without_if_match_all_succeed(h: &Harness) {
                 barrier.wait();
                 (0..5)
                     .map(|n| {
-                        repo.update(&ctx, "Patient", &id, super::with_id(patient(&format!("T{t}-{n}")), &id), None)
-                            .map(|o| o.resource.version)
+                        repo.update(
+                            &ctx,
+                            "Patient",
+                            &id,
+                            super::with_id(patient(&format!("T{t}-{n}")), &id),
+                            None,
+                        )
+                        .map(|o| o.resource.version)
                     })
                     .collect::<Vec<_>>()
             })
@@ -581,7 +639,13 @@ fn tenancy_other_practice_sees_nothing(h: &Harness) {
     );
     let err = h
         .repo
-        .update(&other, "Patient", &id, super::with_id(patient("Hijack"), &id), Some(1))
+        .update(
+            &other,
+            "Patient",
+            &id,
+            super::with_id(patient("Hijack"), &id),
+            Some(1),
+        )
         .unwrap_err();
     assert_eq!(
         err.status(),
@@ -614,11 +678,23 @@ fn tenancy_same_id_in_two_practices_are_separate(h: &Harness) {
     let ctx = h.ctx();
     let other = h.other_practice_ctx();
     h.repo
-        .update(&ctx, "Patient", "shared", super::with_id(patient("Mine"), "shared"), None)
+        .update(
+            &ctx,
+            "Patient",
+            "shared",
+            super::with_id(patient("Mine"), "shared"),
+            None,
+        )
         .unwrap();
     let theirs = h
         .repo
-        .update(&other, "Patient", "shared", super::with_id(patient("Theirs"), "shared"), None)
+        .update(
+            &other,
+            "Patient",
+            "shared",
+            super::with_id(patient("Theirs"), "shared"),
+            None,
+        )
         .unwrap();
     assert_eq!(
         (theirs.kind, theirs.resource.version),

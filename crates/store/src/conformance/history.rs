@@ -89,11 +89,23 @@ fn instance_history_newest_first_with_entries_complete(h: &Harness) {
         .resource
         .id;
     h.repo
-        .update(&ctx, "Patient", &id, super::with_id(patient("V2"), &id), None)
+        .update(
+            &ctx,
+            "Patient",
+            &id,
+            super::with_id(patient("V2"), &id),
+            None,
+        )
         .unwrap();
     h.repo.delete(&ctx, "Patient", &id).unwrap();
     h.repo
-        .update(&ctx, "Patient", &id, super::with_id(patient("V4"), &id), None)
+        .update(
+            &ctx,
+            "Patient",
+            &id,
+            super::with_id(patient("V4"), &id),
+            None,
+        )
         .unwrap();
     let bundle = h
         .repo
@@ -175,7 +187,13 @@ fn since_includes_versions_at_or_after(h: &Harness) {
     tick();
     let second = h
         .repo
-        .update(&ctx, "Patient", &id, super::with_id(patient("New"), &id), None)
+        .update(
+            &ctx,
+            "Patient",
+            &id,
+            super::with_id(patient("New"), &id),
+            None,
+        )
         .unwrap()
         .resource;
     tick();
@@ -229,7 +247,13 @@ fn at_gives_the_version_current_then(h: &Harness) {
         .resource;
     tick();
     h.repo
-        .update(&ctx, "Patient", &a.id, super::with_id(patient("A2"), &a.id), None)
+        .update(
+            &ctx,
+            "Patient",
+            &a.id,
+            super::with_id(patient("A2"), &a.id),
+            None,
+        )
         .unwrap();
     tick();
     h.repo.delete(&ctx, "Patient", &b.id).unwrap();

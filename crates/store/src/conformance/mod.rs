@@ -30,17 +30,28 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Harness { repo: Arc::new(Repository::new(store, RepositoryConfig::default())), practice: "A81001".into() }
+        Harness {
+            repo: Arc::new(Repository::new(store, RepositoryConfig::default())),
+            practice: "A81001".into(),
+        }
     }
 
     /// A clinician of the test practice, for direct care.
     pub fn ctx(&self) -> RequestContext {
-        RequestContext::new(self.practice.clone(), Actor::User("test-clinician".into()), Purpose::DirectCare)
+        RequestContext::new(
+            self.practice.clone(),
+            Actor::User("test-clinician".into()),
+            Purpose::DirectCare,
+        )
     }
 
     /// Someone at another practice, for tenancy checks.
     pub fn other_practice_ctx(&self) -> RequestContext {
-        RequestContext::new("B82002", Actor::User("other-clinician".into()), Purpose::DirectCare)
+        RequestContext::new(
+            "B82002",
+            Actor::User("other-clinician".into()),
+            Purpose::DirectCare,
+        )
     }
 
     pub fn base_url(&self) -> &'static str {
@@ -63,7 +74,10 @@ pub struct Case {
 #[macro_export]
 macro_rules! case {
     ($f:ident) => {
-        $crate::conformance::Case { name: concat!(module_path!(), "::", stringify!($f)), run: $f }
+        $crate::conformance::Case {
+            name: concat!(module_path!(), "::", stringify!($f)),
+            run: $f,
+        }
     };
 }
 
@@ -88,7 +102,10 @@ where
         .into_iter()
         .map(|case| {
             let fresh_store = fresh_store.clone();
-            let name = case.name.trim_start_matches("store::conformance::").to_string();
+            let name = case
+                .name
+                .trim_start_matches("store::conformance::")
+                .to_string();
             libtest_mimic::Trial::test(name, move || {
                 let harness = Harness::new(fresh_store());
                 (case.run)(&harness);

@@ -133,7 +133,10 @@ fn official_examples_round_trip(h: &Harness) {
             continue;
         }
         let id = sent["id"].as_str().unwrap_or_default().to_string();
-        if let Err(e) = h.repo.update(&ctx, &rtype, &id, super::with_id(sent.clone(), &id), None) {
+        if let Err(e) = h
+            .repo
+            .update(&ctx, &rtype, &id, super::with_id(sent.clone(), &id), None)
+        {
             failures.push(format!(
                 "{name}: update refused ({}): {:?}",
                 e.status(),

@@ -799,7 +799,13 @@ fn paging_is_stable_while_others_write(h: &Harness) {
     let mut moved = patient("Pager", "Moved", "female", Some("1990-01-01"), None);
     moved["id"] = json!("pager22");
     h.repo
-        .update(&ctx, "Patient", "pager22", super::with_id(moved, "pager22"), None)
+        .update(
+            &ctx,
+            "Patient",
+            "pager22",
+            super::with_id(moved, "pager22"),
+            None,
+        )
         .unwrap();
     h.repo.delete(&ctx, "Patient", "pager15").unwrap();
     put(
