@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
-use store::HistoryRequest;
 
 /// `GET /fhir/{type}/{id}`
 pub async fn read(
@@ -92,15 +91,7 @@ pub async fn history(
     t: Target,
     fhir: Fhir,
 ) -> Result<Response, ApiError> {
-    let request = HistoryRequest {
-        rtype: Some(t.rtype),
-        id: Some(t.id),
-        params: fhir.query.params.clone(),
-        base_url: fhir.base.clone(),
-    };
-    let ctx = fhir.ctx.clone();
-    let bundle = blocking(&state, move |repo| repo.history(&ctx, &request)).await?;
-    Ok(json_response(StatusCode::OK, fhir.output, &bundle))
+    super::history_response(&state, &fhir, Some(t.rtype), Some(t.id)).await
 }
 
 /// `GET /fhir/Patient/{id}/$everything`

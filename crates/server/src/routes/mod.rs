@@ -160,6 +160,28 @@ pub fn deleted_response(
 }
 
 /// Conditional interactions need criteria: without them they would match everything.
+/// A history Bundle of one resource, a type, or the system (`rtype`/`id` None).
+pub async fn history_response(
+    state: &AppState,
+    fhir: &Fhir,
+    rtype: Option<String>,
+    id: Option<String>,
+) -> Result<Response, ApiError> {
+    let request = store::HistoryRequest {
+        rtype,
+        id,
+        params: fhir.query.params.clone(),
+        base_url: fhir.base.clone(),
+    };
+    let ctx = fhir.ctx.clone();
+    let bundle = blocking(state, move |repo| repo.history(&ctx, &request)).await?;
+    Ok(crate::respond::json_response(
+        axum::http::StatusCode::OK,
+        fhir.output,
+        &bundle,
+    ))
+}
+
 pub fn require_criteria(fhir: &Fhir, interaction: &str) -> Result<String, ApiError> {
     if fhir.query.criteria.is_empty() {
         Err(ApiError::bad_request(format!(

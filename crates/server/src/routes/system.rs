@@ -11,7 +11,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use store::HistoryRequest;
 
 /// `GET /fhir/metadata`
 pub async fn metadata(fhir: Fhir) -> Response {
@@ -30,15 +29,7 @@ pub async fn search(State(state): State<AppState>, fhir: Fhir) -> Result<Respons
 
 /// `GET /fhir/_history`
 pub async fn history(State(state): State<AppState>, fhir: Fhir) -> Result<Response, ApiError> {
-    let request = HistoryRequest {
-        rtype: None,
-        id: None,
-        params: fhir.query.params.clone(),
-        base_url: fhir.base.clone(),
-    };
-    let ctx = fhir.ctx.clone();
-    let bundle = blocking(&state, move |repo| repo.history(&ctx, &request)).await?;
-    Ok(json_response(StatusCode::OK, fhir.output, &bundle))
+    super::history_response(&state, &fhir, None, None).await
 }
 
 /// `POST /fhir`: a batch or transaction Bundle.

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use store::{HistoryRequest, SearchRequest};
+use store::SearchRequest;
 
 /// `POST /fhir/{type}`, conditional with `If-None-Exist`.
 pub async fn create(
@@ -126,13 +126,5 @@ pub async fn history(
     t: Target,
     fhir: Fhir,
 ) -> Result<Response, ApiError> {
-    let request = HistoryRequest {
-        rtype: Some(t.rtype),
-        id: None,
-        params: fhir.query.params.clone(),
-        base_url: fhir.base.clone(),
-    };
-    let ctx = fhir.ctx.clone();
-    let bundle = blocking(&state, move |repo| repo.history(&ctx, &request)).await?;
-    Ok(json_response(StatusCode::OK, fhir.output, &bundle))
+    super::history_response(&state, &fhir, Some(t.rtype), None).await
 }

@@ -168,12 +168,7 @@ fn transaction_creates_and_resolves_urn_references(h: &Harness) {
 fn transaction_is_all_or_nothing(h: &Harness) {
     let ctx = h.ctx();
     let before = system_history_len(h);
-    let existing = h
-        .repo
-        .create(&ctx, "Patient", patient("Keep"), None)
-        .unwrap()
-        .resource
-        .id;
+    let existing = h.create_id(&ctx, "Patient", patient("Keep"));
     // Invalid resource in the middle: refused before anything is written.
     let bad = bundle(
         "transaction",
@@ -242,18 +237,8 @@ fn transaction_is_all_or_nothing(h: &Harness) {
 
 fn transaction_processes_deletes_first_and_reads_last(h: &Harness) {
     let ctx = h.ctx();
-    let old = h
-        .repo
-        .create(&ctx, "Patient", patient("Old"), None)
-        .unwrap()
-        .resource
-        .id;
-    let target = h
-        .repo
-        .create(&ctx, "Patient", patient("Before"), None)
-        .unwrap()
-        .resource
-        .id;
+    let old = h.create_id(&ctx, "Patient", patient("Old"));
+    let target = h.create_id(&ctx, "Patient", patient("Before"));
     let b = bundle(
         "transaction",
         vec![
@@ -285,12 +270,7 @@ fn transaction_processes_deletes_first_and_reads_last(h: &Harness) {
 
 fn transaction_conditional_entries(h: &Harness) {
     let ctx = h.ctx();
-    let existing = h
-        .repo
-        .create(&ctx, "Patient", identified_patient("9000000076"), None)
-        .unwrap()
-        .resource
-        .id;
+    let existing = h.create_id(&ctx, "Patient", identified_patient("9000000076"));
     h.repo
         .create(&ctx, "Patient", identified_patient("9000000084"), None)
         .unwrap();
@@ -395,12 +375,7 @@ fn transaction_conditional_entries(h: &Harness) {
 
 fn transaction_if_match(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("One"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("One"));
     let b = bundle(
         "transaction",
         vec![
@@ -437,12 +412,7 @@ fn transaction_touching_one_resource_twice_is_refused(h: &Harness) {
 
 fn batch_entries_succeed_or_fail_alone(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("One"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("One"));
     let b = bundle(
         "batch",
         vec![

@@ -101,12 +101,7 @@ fn read_unknown_is_not_found(h: &Harness) {
 
 fn update_increments_version_and_keeps_history(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("One"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("One"));
     let mut body = patient("Two");
     body["id"] = json!(id);
     let out = h
@@ -138,12 +133,7 @@ fn update_increments_version_and_keeps_history(h: &Harness) {
 
 fn update_rejects_mismatched_type_and_id(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("One"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("One"));
     let mut wrong_id = patient("Two");
     wrong_id["id"] = json!("someone-else");
     assert_eq!(
@@ -215,12 +205,7 @@ fn update_creates_when_absent(h: &Harness) {
 
 fn delete_then_read_is_gone_and_history_is_kept(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("One"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("One"));
     let deleted = h
         .repo
         .delete(&ctx, "Patient", &id)
@@ -264,12 +249,7 @@ fn delete_is_idempotent(h: &Harness) {
             .unwrap()
             .is_none()
     );
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("One"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("One"));
     assert!(h.repo.delete(&ctx, "Patient", &id).unwrap().is_some());
     assert!(h.repo.delete(&ctx, "Patient", &id).unwrap().is_none());
     assert!(
@@ -283,12 +263,7 @@ fn delete_is_idempotent(h: &Harness) {
 
 fn update_after_delete_continues_versions(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("One"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("One"));
     h.repo.delete(&ctx, "Patient", &id).unwrap();
     let out = h
         .repo
@@ -309,12 +284,7 @@ fn update_after_delete_continues_versions(h: &Harness) {
 
 fn vread_unknown_or_malformed_version_is_not_found(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("One"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("One"));
     for v in ["2", "0", "abc", "1.0", ""] {
         let err = h.repo.vread(&ctx, "Patient", &id, v).unwrap_err();
         assert_eq!(err.status(), 404, "version {v:?}: {err:?}");
@@ -323,12 +293,7 @@ fn vread_unknown_or_malformed_version_is_not_found(h: &Harness) {
 
 fn stale_if_match_is_precondition_failed(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("One"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("One"));
     h.repo
         .update(
             &ctx,
@@ -368,12 +333,7 @@ fn stale_if_match_is_precondition_failed(h: &Harness) {
 
 fn concurrent_updates_with_same_if_match_one_wins(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("Start"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("Start"));
     for round in 1..=3_i64 {
         let barrier = Arc::new(Barrier::new(2));
         let threads: Vec<_> = (0..2)
@@ -406,12 +366,7 @@ fn concurrent_updates_with_same_if_match_one_wins(h: &Harness) {
 
 fn concurrent_updates_without_if_match_all_succeed(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("Start"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("Start"));
     let barrier = Arc::new(Barrier::new(4));
     let threads: Vec<_> = (0..4)
         .map(|t| {
@@ -559,12 +514,7 @@ fn conditional_delete(h: &Harness) {
             .unwrap(),
         0
     );
-    let id = h
-        .repo
-        .create(&ctx, "Patient", identified_patient("9000000033"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", identified_patient("9000000033"));
     assert_eq!(
         h.repo
             .conditional_delete(&ctx, "Patient", &nhs_criteria("9000000033"))
@@ -613,12 +563,7 @@ fn invalid_resource_writes_nothing(h: &Harness) {
 fn tenancy_other_practice_sees_nothing(h: &Harness) {
     let ctx = h.ctx();
     let other = h.other_practice_ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", identified_patient("9000000068"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", identified_patient("9000000068"));
     assert_eq!(
         h.repo.read(&other, "Patient", &id).unwrap_err().status(),
         404

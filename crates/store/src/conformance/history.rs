@@ -82,12 +82,7 @@ fn tick() {
 
 fn instance_history_newest_first_with_entries_complete(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("V1"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("V1"));
     h.repo
         .update(
             &ctx,
@@ -134,12 +129,7 @@ fn instance_history_newest_first_with_entries_complete(h: &Harness) {
 
 fn type_and_system_history(h: &Harness) {
     let ctx = h.ctx();
-    let p = h
-        .repo
-        .create(&ctx, "Patient", patient("P"), None)
-        .unwrap()
-        .resource
-        .id;
+    let p = h.create_id(&ctx, "Patient", patient("P"));
     let o = h
         .repo
         .create(
@@ -178,12 +168,7 @@ fn type_and_system_history(h: &Harness) {
 
 fn since_includes_versions_at_or_after(h: &Harness) {
     let ctx = h.ctx();
-    let id = h
-        .repo
-        .create(&ctx, "Patient", patient("Old"), None)
-        .unwrap()
-        .resource
-        .id;
+    let id = h.create_id(&ctx, "Patient", patient("Old"));
     tick();
     let second = h
         .repo

@@ -54,6 +54,15 @@ impl Harness {
         )
     }
 
+    /// Creates `body` as `rtype` for `ctx`; returns the new id.
+    pub fn create_id(&self, ctx: &RequestContext, rtype: &str, body: serde_json::Value) -> String {
+        self.repo
+            .create(ctx, rtype, body, None)
+            .unwrap()
+            .resource
+            .id
+    }
+
     pub fn base_url(&self) -> &'static str {
         "http://localhost/fhir"
     }
