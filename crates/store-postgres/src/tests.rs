@@ -1,6 +1,7 @@
 //! Tests against a live PostgreSQL: set OPENGP_TEST_POSTGRES to a database URL
 //! (`postgres://root@127.0.0.1:5432/test`). Each test works in its own scratch schema.
-//! Without the variable they print a note and pass, so `cargo test` works anywhere.
+//! Without the variable (at build time: see build.rs) they are ignored, so `cargo test`
+//! works anywhere and shows what it did not run.
 
 use crate::pool::Pool;
 use crate::{PostgresOptions, PostgresStore, ScratchStore};
@@ -50,6 +51,7 @@ const ROUND_TRIP_TABLE: &str = "CREATE TABLE round_trip (
     i BIGINT, r DOUBLE PRECISION, t TEXT, b BOOLEAN, small INTEGER, n NUMERIC)";
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn values_of_every_type_round_trip() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -107,6 +109,7 @@ fn values_of_every_type_round_trip() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn nulls_and_numbers_bind_to_narrower_columns_and_numeric_reads_back() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -142,6 +145,7 @@ fn nulls_and_numbers_bind_to_narrower_columns_and_numeric_reads_back() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn aggregates_read_as_integers() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -173,6 +177,7 @@ fn aggregates_read_as_integers() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn question_marks_in_literals_are_not_parameters() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -189,6 +194,7 @@ fn question_marks_in_literals_are_not_parameters() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_statement_runs_again_from_the_cache() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -199,6 +205,7 @@ fn a_statement_runs_again_from_the_cache() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn the_wrong_number_of_parameters_is_an_error() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -217,6 +224,7 @@ fn insert_resource(tx: &mut dyn Transaction, id: &str) -> Result<u64, StoreError
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_duplicate_key_is_a_conflict_and_the_transaction_cannot_commit() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -239,6 +247,7 @@ fn a_duplicate_key_is_a_conflict_and_the_transaction_cannot_commit() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_commit_is_visible_to_later_transactions() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -248,6 +257,7 @@ fn a_commit_is_visible_to_later_transactions() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn dropping_a_transaction_rolls_it_back_and_returns_the_connection() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -259,6 +269,7 @@ fn dropping_a_transaction_rolls_it_back_and_returns_the_connection() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_failed_transaction_leaves_a_usable_connection() {
     let Some(store) = scratch() else { return };
     let mut tx = begin(&store);
@@ -273,6 +284,7 @@ fn a_failed_transaction_leaves_a_usable_connection() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_read_transaction_cannot_write() {
     let Some(store) = scratch() else { return };
     let mut tx = store.begin(&ctx(), TxMode::Read).unwrap();
@@ -281,6 +293,7 @@ fn a_read_transaction_cannot_write() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_read_transaction_sees_one_snapshot() {
     let Some(store) = scratch() else { return };
     let mut reader = store.begin(&ctx(), TxMode::Read).unwrap();
@@ -299,6 +312,7 @@ fn a_read_transaction_sees_one_snapshot() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_deadlock_is_a_conflict() {
     let Some(store) = scratch() else { return };
     let mut setup = begin(&store);
@@ -332,6 +346,7 @@ fn a_deadlock_is_a_conflict() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_full_pool_makes_callers_wait_then_answers_busy() {
     let Some(url) = database_url() else { return };
     let options = PostgresOptions {
@@ -363,6 +378,7 @@ fn a_full_pool_makes_callers_wait_then_answers_busy() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn connections_killed_while_idle_are_replaced() {
     let Some(url) = database_url() else { return };
     let store = ScratchStore::create(&url).unwrap();
@@ -391,6 +407,7 @@ fn connections_killed_while_idle_are_replaced() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn the_store_can_be_dropped_inside_an_async_runtime() {
     // The server keeps the store in its state, dropped when its async main ends; the
     // blocking client's own runtime must not be shut down from there.
@@ -410,6 +427,7 @@ fn the_store_can_be_dropped_inside_an_async_runtime() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn many_threads_share_a_small_pool() {
     let Some(url) = database_url() else { return };
     let options = PostgresOptions {
@@ -438,6 +456,7 @@ fn many_threads_share_a_small_pool() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn stores_in_different_schemas_are_independent() {
     let (Some(one), Some(two)) = (scratch(), scratch()) else {
         return;
@@ -449,6 +468,7 @@ fn stores_in_different_schemas_are_independent() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn servers_starting_together_create_the_schema_once() {
     let Some(url) = database_url() else { return };
     let first = ScratchStore::create(&url).unwrap();
@@ -466,6 +486,7 @@ fn servers_starting_together_create_the_schema_once() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_scratch_schema_is_dropped_with_its_store() {
     let Some(url) = database_url() else { return };
     let store = ScratchStore::create(&url).unwrap();
@@ -568,6 +589,7 @@ fn read_tokens(store: &ScratchStore) -> Vec<Vec<SqlValue>> {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn insert_many_of_no_rows_does_nothing() {
     let Some(store) = scratch() else { return };
     insert_tokens(&store, 0);
@@ -575,6 +597,7 @@ fn insert_many_of_no_rows_does_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn insert_many_of_small_and_larger_batches_stores_every_value() {
     let Some(store) = scratch() else { return };
     // Up to 16 rows go as INSERT … VALUES, more by COPY.
@@ -588,6 +611,7 @@ fn insert_many_of_small_and_larger_batches_stores_every_value() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn insert_many_of_100k_rows() {
     let Some(store) = scratch() else { return };
     let written = insert_tokens(&store, 100_000);
@@ -597,6 +621,7 @@ fn insert_many_of_100k_rows() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn insert_many_converts_booleans_and_rejects_bad_input() {
     let Some(store) = scratch() else { return };
     let rows: Vec<_> = (0..20)
@@ -644,6 +669,7 @@ fn insert_many_converts_booleans_and_rejects_bad_input() {
 }
 
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn a_duplicate_key_while_copy_streams_is_a_conflict() {
     let Some(store) = scratch() else { return };
     let columns = [

@@ -64,6 +64,7 @@ fn small_benchmark_runs_end_to_end() {
 /// The same on PostgreSQL when OPENGP_TEST_POSTGRES names a database: a scratch schema,
 /// dropped afterwards.
 #[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
 fn small_benchmark_on_postgres() {
     let Some(url) = std::env::var("OPENGP_TEST_POSTGRES")
         .ok()
