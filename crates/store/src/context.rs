@@ -3,6 +3,8 @@
 //! store's SQL, so no route can reach another practice's records; access rules and the
 //! audit trail hang off the same context.
 
+use crate::access::Access;
+
 /// Who is acting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -25,6 +27,10 @@ pub enum Purpose {
     Export,
     /// System maintenance: loading, benchmarks (HSYSADMIN).
     SystemAdministration,
+    /// Sharing with care outside the practice: GP Connect, the integration engine,
+    /// third-party apps (HDIRECT... here: COC, continuity of care). A patient's dissent
+    /// to sharing hides their record from these requests.
+    Sharing,
 }
 
 impl Purpose {
@@ -34,12 +40,17 @@ impl Purpose {
             Purpose::Operations => "HOPERAT",
             Purpose::Export => "PATRQT",
             Purpose::SystemAdministration => "HSYSADMIN",
+            Purpose::Sharing => "COC",
         }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct RequestContext {
+    /// What this request may see and do (role, scopes, patient context, break-glass).
+    pub access: Access,
+    /// Where the request came from (the client's network address), for the audit trail.
+    pub source: Option<String>,
     /// The practice (tenant) whose records this request may touch: its ODS code.
     pub practice: String,
     pub actor: Actor,
@@ -50,12 +61,24 @@ pub struct RequestContext {
 
 impl RequestContext {
     pub fn new(practice: impl Into<String>, actor: Actor, purpose: Purpose) -> Self {
+        let access = match actor {
+            Actor::System(_) => Access::system(),
+            _ => Access::nobody(),
+        };
         RequestContext {
+            access,
+            source: None,
             practice: practice.into(),
             actor,
             purpose,
             request_id: uuid::Uuid::new_v4().to_string(),
         }
+    }
+
+    /// The same context with these access rights.
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
     }
 
     /// OpenGP itself acting for `practice` (loading, benchmarks, tests).

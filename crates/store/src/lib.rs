@@ -7,6 +7,8 @@
 //!   written once over that interface.
 //! - [`conformance`]: the test suite every backend must pass.
 
+pub mod access;
+pub mod audit;
 pub mod backend;
 mod bundle;
 #[cfg(feature = "conformance")]
@@ -24,6 +26,8 @@ pub mod version;
 mod write;
 
 pub use backend::{Dialect, Row, SqlValue, Store, StoreError, Transaction, TxMode};
+pub use access::{Access, Role, Scopes, StaffMember};
+pub use audit::{AuditAction, AuditLog, AuditOutcome, AuditRecord};
 pub use context::{Actor, Purpose, RequestContext};
 pub use error::{FhirError, FhirResult};
 pub use repository::{HistoryRequest, Repository, RepositoryConfig, SearchRequest};

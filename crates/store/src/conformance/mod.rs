@@ -11,11 +11,14 @@
 //! Each case gets a fresh, empty store. Cases live in the modules below, by area; add a
 //! case by writing `fn name(h: &Harness)` and listing it in that module's `cases()`.
 
+use crate::access::Access;
 use crate::backend::Store;
 use crate::context::{Actor, Purpose, RequestContext};
 use crate::repository::{Repository, RepositoryConfig};
 use std::sync::Arc;
 
+pub mod access;
+pub mod audit;
 pub mod bundle;
 pub mod crud;
 pub mod history;
@@ -36,13 +39,15 @@ impl Harness {
         }
     }
 
-    /// A clinician of the test practice, for direct care.
+    /// Someone of the test practice with unrestricted access (the access rules have
+    /// cases of their own, in [`access`]).
     pub fn ctx(&self) -> RequestContext {
         RequestContext::new(
             self.practice.clone(),
             Actor::User("test-clinician".into()),
             Purpose::DirectCare,
         )
+        .with_access(Access::system())
     }
 
     /// Someone at another practice, for tenancy checks.
@@ -52,6 +57,7 @@ impl Harness {
             Actor::User("other-clinician".into()),
             Purpose::DirectCare,
         )
+        .with_access(Access::system())
     }
 
     /// Creates `body` as `rtype` for `ctx`; returns the new id.
@@ -97,6 +103,8 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(bundle::cases());
     cases.extend(roundtrip::cases());
     cases.extend(search::cases());
+    cases.extend(access::cases());
+    cases.extend(audit::cases());
     cases
 }
 

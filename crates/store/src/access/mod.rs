@@ -1,0 +1,285 @@
+//! Who may see and do what: the access rules every store operation applies, whatever
+//! route it came from (API, clinician UI, portal, export).
+//!
+//! A request's [`Access`] combines
+//! - the staff member's job role ([`Role`]) and its activities,
+//! - an app's SMART scopes ([`Scopes`]), which can only narrow what the user may do,
+//! - a patient context (`patient/` scopes, the patient portal): only that patient's
+//!   compartment, and resources that belong to no patient,
+//! - entitlement to sensitive records ([`Confidentiality`]), raised by break-glass.
+//!
+//! Tenancy (the practice) is not here: every statement is limited to the context's
+//! practice already.
+
+pub mod role;
+pub mod scopes;
+
+pub use role::{Activity, Role, Use, activity_for};
+pub use scopes::{Interaction, ResourceScope, ScopeContext, ScopeError, Scopes};
+
+/// How sensitive a resource is (HL7 v3 Confidentiality): normal, restricted (`R`:
+/// sensitive entries such as a termination of pregnancy, and sensitive patients), very
+/// restricted (`V`: sealed or private entries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidentiality {
+    Normal = 0,
+    Restricted = 1,
+    VeryRestricted = 2,
+}
+
+impl Confidentiality {
+    pub fn from_level(level: i64) -> Confidentiality {
+        match level {
+            i64::MIN..=0 => Confidentiality::Normal,
+            1 => Confidentiality::Restricted,
+            _ => Confidentiality::VeryRestricted,
+        }
+    }
+
+    pub fn level(self) -> i64 {
+        self as i64
+    }
+}
+
+/// The system of the confidentiality codes in `meta.security`.
+pub const CONFIDENTIALITY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+
+/// A staff member acting, directly or through an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    /// The user account's id.
+    pub user_id: String,
+    pub role: Role,
+    /// The Practitioner resource id the account is linked to, if any.
+    pub practitioner: Option<String>,
+}
+
+/// What a request may see and do. Built once per request, from the user's current role
+/// (so a role change takes effect on the next request) and the token's scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// OpenGP itself (loading, migrations, benchmarks): everything.
+    pub unrestricted: bool,
+    /// The member of staff acting, if any.
+    pub staff: Option<StaffMember>,
+    /// The app acting (OAuth client id), if any.
+    pub client: Option<String>,
+    /// An app's granted scopes; `None` when no app is involved.
+    pub scopes: Option<Scopes>,
+    /// Patient context: only this patient's compartment (and resources of no patient).
+    pub patient: Option<String>,
+    /// The stated reason for overriding a sensitivity restriction ("break glass").
+    pub break_glass: Option<String>,
+}
+
+/// Why a break-glass request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BreakGlassRefused(pub String);
+
+impl Access {
+    /// OpenGP itself: sees and does everything (still audited).
+    pub fn system() -> Access {
+        Access {
+            unrestricted: true,
+            staff: None,
+            client: None,
+            scopes: None,
+            patient: None,
+            break_glass: None,
+        }
+    }
+
+    /// No one: may do nothing (the default for an actor whose rights are not yet known).
+    pub fn nobody() -> Access {
+        Access {
+            unrestricted: false,
+            staff: None,
+            client: None,
+            scopes: None,
+            patient: None,
+            break_glass: None,
+        }
+    }
+
+    /// A member of staff signed in to OpenGP's own UI.
+    pub fn staff(member: StaffMember) -> Access {
+        Access {
+            staff: Some(member),
+            ..Access::nobody()
+        }
+    }
+
+    /// An app with granted `scopes`, acting for `staff` (authorization code flow) or on
+    /// its own (client credentials), with an optional patient context.
+    pub fn app(
+        client_id: impl Into<String>,
+        scopes: Scopes,
+        staff: Option<StaffMember>,
+        patient: Option<String>,
+    ) -> Access {
+        Access {
+            unrestricted: false,
+            staff,
+            client: Some(client_id.into()),
+            scopes: Some(scopes),
+            patient,
+            break_glass: None,
+        }
+    }
+
+    /// The same access with a break-glass reason: only clinicians may, and the reason
+    /// must say something.
+    pub fn with_break_glass(mut self, reason: &str) -> Result<Access, BreakGlassRefused> {
+        let reason = reason.trim();
+        if reason.chars().count() < 5 {
+            return Err(BreakGlassRefused(
+                "give a reason for breaking the glass (at least 5 characters)".into(),
+            ));
+        }
+        if !self.may_break_glass() {
+            return Err(BreakGlassRefused(
+                "only clinicians (GP, nurse) may break the glass".into(),
+            ));
+        }
+        self.break_glass = Some(reason.to_string());
+        Ok(self)
+    }
+
+    /// Whether this requester could override a restriction by breaking the glass.
+    pub fn may_break_glass(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| s.role.may_break_glass())
+    }
+
+    /// Whether `interaction` on `rtype` is allowed by role and scopes (sensitivity and
+    /// patient context are applied per resource, see [`Access::sees`]).
+    pub fn permits(&self, rtype: &str, interaction: Interaction) -> bool {
+        self.refusal(rtype, interaction).is_none()
+    }
+
+    /// Why `interaction` on `rtype` is not allowed, in words for the user; `None` if it is.
+    pub fn refusal(&self, rtype: &str, interaction: Interaction) -> Option<String> {
+        if self.unrestricted {
+            return None;
+        }
+        let what = match interaction {
+            Interaction::Create => "create",
+            Interaction::Read => "read",
+            Interaction::Update => "update",
+            Interaction::Delete => "delete",
+            Interaction::Search => "search",
+        };
+        if self.staff.is_none() && self.client.is_none() {
+            return Some("not signed in".into());
+        }
+        if let Some(scopes) = &self.scopes
+            && !scopes.allows(rtype, interaction)
+        {
+            return Some(format!(
+                "the app's scopes do not allow {what} of {rtype} (scope letter '{}')",
+                interaction.letter()
+            ));
+        }
+        if let Some(staff) = &self.staff {
+            let use_ = if interaction.is_write() { Use::Write } else { Use::Read };
+            let activity = activity_for(rtype, use_);
+            if !staff.role.may(activity) {
+                return Some(format!(
+                    "the {} role may not {} ({what} of {rtype})",
+                    staff.role.display(),
+                    activity.name()
+                ));
+            }
+        }
+        None
+    }
+
+    /// Resource types that may be read or searched (for searches across types,
+    /// includes, `$everything` and history); `None` means all.
+    pub fn readable_types(&self) -> Option<Vec<&'static str>> {
+        if self.unrestricted {
+            return None;
+        }
+        Some(
+            fhir::defs::Definitions::get()
+                .resource_types()
+                .into_iter()
+                .filter(|t| self.permits(t, Interaction::Read) || self.permits(t, Interaction::Search))
+                .collect(),
+        )
+    }
+
+    /// The most sensitive level this requester is entitled to see (break-glass included).
+    pub fn entitled_level(&self) -> Confidentiality {
+        if self.unrestricted || self.break_glass.is_some() {
+            return Confidentiality::VeryRestricted;
+        }
+        match (&self.staff, &self.client) {
+            // Apps are not entitled to sensitive records: they leave the clinician's eyes.
+            (_, Some(_)) => Confidentiality::Normal,
+            (Some(s), None) if s.role.may(Activity::ViewClinical) && s.role.may_break_glass() => {
+                Confidentiality::Restricted
+            }
+            _ => Confidentiality::Normal,
+        }
+    }
+
+    /// Whether one resource is visible, given what is known of it.
+    pub fn sees(&self, r: &ResourceAccess) -> Visibility {
+        if self.unrestricted {
+            return Visibility::Visible;
+        }
+        if r.patient_dissents && r.sharing {
+            return Visibility::Hidden;
+        }
+        if let Some(p) = &self.patient {
+            let in_context = match &r.patient_id {
+                Some(id) => id == p,
+                None => !r.compartment_type,
+            };
+            if !in_context {
+                return Visibility::Hidden;
+            }
+        }
+        let mut level = r.confidentiality;
+        if r.patient_sensitive {
+            level = level.max(Confidentiality::Restricted);
+        }
+        let own_seal = r.sealed_by.is_some()
+            && self.staff.as_ref().map(|s| &s.user_id) == r.sealed_by.as_ref();
+        if level <= self.entitled_level() || own_seal {
+            Visibility::Visible
+        } else if self.may_break_glass() && self.client.is_none() {
+            Visibility::Restricted
+        } else {
+            Visibility::Hidden
+        }
+    }
+}
+
+/// What the access rules need to know about one stored resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceAccess {
+    pub confidentiality: Confidentiality,
+    /// The patient whose compartment it is in (its own id for a Patient).
+    pub patient_id: Option<String>,
+    /// Whether its type belongs to the patient compartment at all.
+    pub compartment_type: bool,
+    /// The user who sealed it (a `V` entry is visible to them without break-glass).
+    pub sealed_by: Option<String>,
+    /// Its patient is flagged sensitive (PDS restricted).
+    pub patient_sensitive: bool,
+    /// Its patient has dissented from sharing...
+    pub patient_dissents: bool,
+    /// ...and this request takes data out of the practice.
+    pub sharing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Visible,
+    /// Not shown, and not acknowledged: answered as if it did not exist (404).
+    Hidden,
+    /// Not shown, but the requester may break the glass to see it (403).
+    Restricted,
+}

@@ -1,0 +1,7 @@
+//! Conformance cases: audit.
+
+use super::Case;
+
+pub fn cases() -> Vec<Case> {
+    vec![]
+}
