@@ -27,9 +27,9 @@ pub enum Purpose {
     Export,
     /// System maintenance: loading, benchmarks (HSYSADMIN).
     SystemAdministration,
-    /// Sharing with care outside the practice: GP Connect, the integration engine,
-    /// third-party apps (HDIRECT... here: COC, continuity of care). A patient's dissent
-    /// to sharing hides their record from these requests.
+    /// Sharing for care outside the practice: GP Connect, the integration engine,
+    /// third-party apps (COC, continuity of care). A patient's dissent to sharing hides
+    /// their record from these requests.
     Sharing,
 }
 
@@ -49,8 +49,6 @@ impl Purpose {
 pub struct RequestContext {
     /// What this request may see and do (role, scopes, patient context, break-glass).
     pub access: Access,
-    /// Where the request came from (the client's network address), for the audit trail.
-    pub source: Option<String>,
     /// The practice (tenant) whose records this request may touch: its ODS code.
     pub practice: String,
     pub actor: Actor,
@@ -67,7 +65,6 @@ impl RequestContext {
         };
         RequestContext {
             access,
-            source: None,
             practice: practice.into(),
             actor,
             purpose,

@@ -30,17 +30,6 @@ pub enum FhirError {
     /// The search would cost too much (for example more results than a snapshot holds).
     #[error("too costly: {0}")]
     TooCostly(String),
-    /// The requester's role or scopes do not allow this. (403)
-    #[error("forbidden: {0}")]
-    Forbidden(String),
-    /// The resource is sensitive and hidden from this requester, who may break the glass
-    /// (give a reason) to see it. (403)
-    #[error("restricted: {0}")]
-    Restricted(String),
-    /// The audit trail is append-only: it cannot be written to or deleted through the API.
-    /// (405)
-    #[error("not allowed: {0}")]
-    NotAllowed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -59,8 +48,6 @@ impl FhirError {
             FhirError::Conflict(_) => 409,
             FhirError::PreconditionFailed(_) => 412,
             FhirError::TooCostly(_) => 403,
-            FhirError::Forbidden(_) | FhirError::Restricted(_) => 403,
-            FhirError::NotAllowed(_) => 405,
             FhirError::Store(StoreError::Conflict(_)) => 409,
             FhirError::Store(StoreError::Busy(_)) => 503,
             FhirError::Store(StoreError::Backend(_)) => 500,
@@ -76,9 +63,6 @@ impl FhirError {
                 vec![Issue::error("conflict", m.clone())]
             }
             FhirError::TooCostly(m) => vec![Issue::error("too-costly", m.clone())],
-            FhirError::Forbidden(m) => vec![Issue::error("forbidden", m.clone())],
-            FhirError::Restricted(m) => vec![Issue::error("suppressed", m.clone())],
-            FhirError::NotAllowed(m) => vec![Issue::error("not-supported", m.clone())],
             FhirError::Store(StoreError::Conflict(_)) => {
                 vec![Issue::error(
                     "conflict",

@@ -8,7 +8,6 @@
 //! - [`conformance`]: the test suite every backend must pass.
 
 pub mod access;
-pub mod audit;
 pub mod backend;
 mod bundle;
 #[cfg(feature = "conformance")]
@@ -25,9 +24,8 @@ pub mod time;
 pub mod version;
 mod write;
 
-pub use backend::{Dialect, Row, SqlValue, Store, StoreError, Transaction, TxMode};
 pub use access::{Access, Role, Scopes, StaffMember};
-pub use audit::{AuditAction, AuditLog, AuditOutcome, AuditRecord};
+pub use backend::{Dialect, Row, SqlValue, Store, StoreError, Transaction, TxMode};
 pub use context::{Actor, Purpose, RequestContext};
 pub use error::{FhirError, FhirResult};
 pub use repository::{HistoryRequest, Repository, RepositoryConfig, SearchRequest};

@@ -2,7 +2,6 @@
 //! and the benchmarks call. Every method takes the [`RequestContext`], and every SQL
 //! statement it runs is limited to `ctx.practice`.
 
-use crate::audit::AuditLog;
 use crate::backend::{Store, TxMode};
 use crate::context::RequestContext;
 use crate::error::FhirResult;
@@ -61,22 +60,11 @@ pub struct HistoryRequest {
 pub struct Repository {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) config: RepositoryConfig,
-    pub(crate) audit: AuditLog,
 }
 
 impl Repository {
     pub fn new(store: Arc<dyn Store>, config: RepositoryConfig) -> Self {
-        let audit = AuditLog::start(store.clone());
-        Repository {
-            store,
-            config,
-            audit,
-        }
-    }
-
-    /// The audit trail: for events outside the record (sign-in, tokens) to be recorded.
-    pub fn audit(&self) -> &AuditLog {
-        &self.audit
+        Repository { store, config }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -1,5 +1,9 @@
-//! Who may see and do what: the access rules every store operation applies, whatever
-//! route it came from (API, clinician UI, portal, export).
+//! Who may see and do what: the access rules, to be applied by every store operation
+//! whatever route it came from (API, clinician UI, portal, export).
+//!
+//! Status: this is the policy and its tests. The store does not enforce it yet: every
+//! request still acts with unrestricted access within its practice (issue 3 wires it
+//! into the SQL of reads, searches and writes, and adds the audit trail).
 //!
 //! A request's [`Access`] combines
 //! - the staff member's job role ([`Role`]) and its activities,
@@ -13,6 +17,8 @@
 
 pub mod role;
 pub mod scopes;
+
+use crate::context::Purpose;
 
 pub use role::{Activity, Role, Use, activity_for};
 pub use scopes::{Interaction, ResourceScope, ScopeContext, ScopeError, Scopes};
@@ -148,7 +154,9 @@ impl Access {
 
     /// Whether this requester could override a restriction by breaking the glass.
     pub fn may_break_glass(&self) -> bool {
-        self.staff.as_ref().is_some_and(|s| s.role.may_break_glass())
+        self.staff
+            .as_ref()
+            .is_some_and(|s| s.role.may_break_glass())
     }
 
     /// Whether `interaction` on `rtype` is allowed by role and scopes (sensitivity and
@@ -181,7 +189,11 @@ impl Access {
             ));
         }
         if let Some(staff) = &self.staff {
-            let use_ = if interaction.is_write() { Use::Write } else { Use::Read };
+            let use_ = if interaction.is_write() {
+                Use::Write
+            } else {
+                Use::Read
+            };
             let activity = activity_for(rtype, use_);
             if !staff.role.may(activity) {
                 return Some(format!(
@@ -204,7 +216,9 @@ impl Access {
             fhir::defs::Definitions::get()
                 .resource_types()
                 .into_iter()
-                .filter(|t| self.permits(t, Interaction::Read) || self.permits(t, Interaction::Search))
+                .filter(|t| {
+                    self.permits(t, Interaction::Read) || self.permits(t, Interaction::Search)
+                })
                 .collect(),
         )
     }
@@ -224,12 +238,12 @@ impl Access {
         }
     }
 
-    /// Whether one resource is visible, given what is known of it.
-    pub fn sees(&self, r: &ResourceAccess) -> Visibility {
+    /// Whether one resource is visible to a request made for `purpose`.
+    pub fn sees(&self, r: &ResourceAccess, purpose: Purpose) -> Visibility {
         if self.unrestricted {
             return Visibility::Visible;
         }
-        if r.patient_dissents && r.sharing {
+        if r.patient_dissents && purpose == Purpose::Sharing {
             return Visibility::Hidden;
         }
         if let Some(p) = &self.patient {
@@ -269,10 +283,8 @@ pub struct ResourceAccess {
     pub sealed_by: Option<String>,
     /// Its patient is flagged sensitive (PDS restricted).
     pub patient_sensitive: bool,
-    /// Its patient has dissented from sharing...
+    /// Its patient has dissented from sharing their record outside the practice.
     pub patient_dissents: bool,
-    /// ...and this request takes data out of the practice.
-    pub sharing: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,4 +294,152 @@ pub enum Visibility {
     Hidden,
     /// Not shown, but the requester may break the glass to see it (403).
     Restricted,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(role: Role) -> Access {
+        Access::staff(StaffMember {
+            user_id: "u1".into(),
+            role,
+            practitioner: None,
+        })
+    }
+
+    fn entry(level: Confidentiality) -> ResourceAccess {
+        ResourceAccess {
+            confidentiality: level,
+            patient_id: Some("p1".into()),
+            compartment_type: true,
+            sealed_by: None,
+            patient_sensitive: false,
+            patient_dissents: false,
+        }
+    }
+
+    #[test]
+    fn nobody_may_do_anything_and_the_system_everything() {
+        assert!(!Access::nobody().permits("Patient", Interaction::Read));
+        assert!(Access::system().permits("AuditEvent", Interaction::Delete));
+    }
+
+    #[test]
+    fn an_apps_scopes_narrow_its_users_role() {
+        let gp = StaffMember {
+            user_id: "u1".into(),
+            role: Role::ClinicalPractitioner,
+            practitioner: None,
+        };
+        let app = Access::app("c1", Scopes::parse("user/*.rs").unwrap(), Some(gp), None);
+        assert!(app.permits("Observation", Interaction::Search));
+        // The GP could write, the scope cannot.
+        assert!(!app.permits("Observation", Interaction::Create));
+        // The scope could read audit, the GP role cannot.
+        let refusal = app.refusal("AuditEvent", Interaction::Read).unwrap();
+        assert!(refusal.contains("view audit"), "{refusal}");
+    }
+
+    #[test]
+    fn readable_types_follow_the_role() {
+        let types = staff(Role::Receptionist).readable_types().unwrap();
+        assert!(types.contains(&"Appointment") && types.contains(&"Patient"));
+        assert!(!types.contains(&"Encounter") && !types.contains(&"Observation"));
+        assert!(Access::system().readable_types().is_none());
+    }
+
+    #[test]
+    fn sensitive_entries_are_withheld_unless_entitled_or_the_glass_is_broken() {
+        let restricted = entry(Confidentiality::Restricted);
+        let care = Purpose::DirectCare;
+        assert_eq!(
+            staff(Role::ClinicalPractitioner).sees(&restricted, care),
+            Visibility::Visible
+        );
+        assert_eq!(
+            staff(Role::Receptionist).sees(&restricted, care),
+            Visibility::Hidden
+        );
+        let sealed = entry(Confidentiality::VeryRestricted);
+        let gp = staff(Role::ClinicalPractitioner);
+        assert_eq!(gp.sees(&sealed, care), Visibility::Restricted);
+        let glass = gp
+            .clone()
+            .with_break_glass("patient collapsed in clinic")
+            .unwrap();
+        assert_eq!(glass.sees(&sealed, care), Visibility::Visible);
+        // The clinician who sealed it sees it without breaking the glass.
+        let own = ResourceAccess {
+            sealed_by: Some("u1".into()),
+            ..sealed
+        };
+        assert_eq!(gp.sees(&own, care), Visibility::Visible);
+    }
+
+    #[test]
+    fn only_clinicians_may_break_the_glass_and_only_with_a_reason() {
+        assert!(
+            staff(Role::Receptionist)
+                .with_break_glass("urgent care needed")
+                .is_err()
+        );
+        assert!(staff(Role::Nurse).with_break_glass("  ").is_err());
+        assert!(
+            staff(Role::Nurse)
+                .with_break_glass("urgent care needed")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_sensitive_patients_record_counts_as_restricted() {
+        let r = ResourceAccess {
+            patient_sensitive: true,
+            ..entry(Confidentiality::Normal)
+        };
+        let care = Purpose::DirectCare;
+        assert_eq!(
+            staff(Role::AdminClinicalSupport).sees(&r, care),
+            Visibility::Hidden
+        );
+        assert_eq!(staff(Role::Nurse).sees(&r, care), Visibility::Visible);
+    }
+
+    #[test]
+    fn dissent_hides_a_record_only_from_sharing() {
+        let r = ResourceAccess {
+            patient_dissents: true,
+            ..entry(Confidentiality::Normal)
+        };
+        let gp = staff(Role::ClinicalPractitioner);
+        assert_eq!(gp.sees(&r, Purpose::DirectCare), Visibility::Visible);
+        assert_eq!(gp.sees(&r, Purpose::Sharing), Visibility::Hidden);
+    }
+
+    #[test]
+    fn a_patient_context_sees_its_patient_and_shared_resources_only() {
+        let app = Access::app(
+            "c1",
+            Scopes::parse("patient/*.rs").unwrap(),
+            None,
+            Some("p1".into()),
+        );
+        let care = Purpose::DirectCare;
+        assert_eq!(
+            app.sees(&entry(Confidentiality::Normal), care),
+            Visibility::Visible
+        );
+        let other = ResourceAccess {
+            patient_id: Some("p2".into()),
+            ..entry(Confidentiality::Normal)
+        };
+        assert_eq!(app.sees(&other, care), Visibility::Hidden);
+        let practitioner = ResourceAccess {
+            patient_id: None,
+            compartment_type: false,
+            ..entry(Confidentiality::Normal)
+        };
+        assert_eq!(app.sees(&practitioner, care), Visibility::Visible);
+    }
 }

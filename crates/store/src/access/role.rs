@@ -111,7 +111,9 @@ impl Role {
                 Role::PracticeManager => "practice-manager",
                 Role::PrivacyOfficer => "privacy-officer",
             };
-            s == short || s == r.code().1.to_ascii_lowercase() || s == r.display().to_ascii_lowercase()
+            s == short
+                || s == r.code().1.to_ascii_lowercase()
+                || s == r.display().to_ascii_lowercase()
         })
     }
 
@@ -192,7 +194,11 @@ pub fn activity_for(rtype: &str, use_: Use) -> Activity {
             Use::Read,
         ) => ViewDemographics,
         ("Patient" | "RelatedPerson" | "Consent", Use::Write) => AmendDemographics,
-        ("Practitioner" | "PractitionerRole" | "Organization" | "Location" | "HealthcareService" | "Endpoint", Use::Write) => ManageUsers,
+        (
+            "Practitioner" | "PractitionerRole" | "Organization" | "Location" | "HealthcareService"
+            | "Endpoint",
+            Use::Write,
+        ) => ManageUsers,
         ("Appointment" | "Slot" | "Schedule" | "AppointmentResponse", _) => ManageAppointments,
         ("MedicationRequest", Use::Write) => Prescribe,
         ("Consent", Use::Read) => ViewDemographics,

@@ -94,7 +94,11 @@ impl fmt::Display for ResourceScope {
                 letters.push(c);
             }
         }
-        write!(f, "{ctx}/{}.{letters}", self.rtype.as_deref().unwrap_or("*"))
+        write!(
+            f,
+            "{ctx}/{}.{letters}",
+            self.rtype.as_deref().unwrap_or("*")
+        )
     }
 }
 
@@ -172,9 +176,7 @@ impl Scopes {
             let mut g = r.clone();
             let covers = |pick: fn(&ResourceScope) -> bool| {
                 self.resources.iter().any(|a| {
-                    a.context == r.context
-                        && (a.rtype.is_none() || a.rtype == r.rtype)
-                        && pick(a)
+                    a.context == r.context && (a.rtype.is_none() || a.rtype == r.rtype) && pick(a)
                 })
             };
             g.create &= covers(|a| a.create);
@@ -182,7 +184,9 @@ impl Scopes {
             g.update &= covers(|a| a.update);
             g.delete &= covers(|a| a.delete);
             g.search &= covers(|a| a.search);
-            if (g.create || g.read || g.update || g.delete || g.search) && !out.resources.contains(&g) {
+            if (g.create || g.read || g.update || g.delete || g.search)
+                && !out.resources.contains(&g)
+            {
                 out.resources.push(g);
             }
         }
@@ -251,7 +255,9 @@ fn parse_resource_scope(scope: &str) -> Result<ResourceScope, ScopeError> {
             // v2 letters must appear in the order c, r, u, d, s, each at most once.
             let mut last = None;
             for c in letters.chars() {
-                let pos = "cruds".find(c).ok_or_else(|| err("permissions are the letters c, r, u, d, s"))?;
+                let pos = "cruds"
+                    .find(c)
+                    .ok_or_else(|| err("permissions are the letters c, r, u, d, s"))?;
                 if last.is_some_and(|l| pos <= l) {
                     return Err(err("permission letters must be in the order c r u d s"));
                 }
@@ -278,8 +284,12 @@ mod tests {
 
     #[test]
     fn v2_scopes_parse_and_print_back() {
-        let s = Scopes::parse("patient/Observation.rs user/*.cruds system/Patient.r openid").unwrap();
-        assert_eq!(s.to_string(), "patient/Observation.rs user/*.cruds system/Patient.r openid");
+        let s =
+            Scopes::parse("patient/Observation.rs user/*.cruds system/Patient.r openid").unwrap();
+        assert_eq!(
+            s.to_string(),
+            "patient/Observation.rs user/*.cruds system/Patient.r openid"
+        );
         assert!(s.allows("Observation", Interaction::Search));
         assert!(s.allows("Condition", Interaction::Delete));
     }
@@ -309,7 +319,11 @@ mod tests {
     #[test]
     fn grant_narrows_to_what_the_client_is_registered_for() {
         let registered = Scopes::parse("system/Patient.rs system/Observation.r").unwrap();
-        let asked = Scopes::parse("system/Patient.cruds system/Observation.rs system/Condition.r").unwrap();
-        assert_eq!(registered.grant(&asked).to_string(), "system/Patient.rs system/Observation.r");
+        let asked =
+            Scopes::parse("system/Patient.cruds system/Observation.rs system/Condition.r").unwrap();
+        assert_eq!(
+            registered.grant(&asked).to_string(),
+            "system/Patient.rs system/Observation.r"
+        );
     }
 }

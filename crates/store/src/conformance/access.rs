@@ -1,7 +1,0 @@
-//! Conformance cases: access.
-
-use super::Case;
-
-pub fn cases() -> Vec<Case> {
-    vec![]
-}

@@ -1,7 +1,0 @@
-//! Conformance cases: audit.
-
-use super::Case;
-
-pub fn cases() -> Vec<Case> {
-    vec![]
-}
