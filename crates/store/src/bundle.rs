@@ -116,6 +116,8 @@ fn at_entry(i: usize, err: FhirError) -> FhirError {
         FhirError::Conflict(m) => FhirError::Conflict(format!("{here}: {m}")),
         FhirError::PreconditionFailed(m) => FhirError::PreconditionFailed(format!("{here}: {m}")),
         FhirError::TooCostly(m) => FhirError::TooCostly(format!("{here}: {m}")),
+        FhirError::Forbidden(m) => FhirError::Forbidden(format!("{here}: {m}")),
+        FhirError::NotAllowed(m) => FhirError::NotAllowed(format!("{here}: {m}")),
         // A lost race or a database failure concerns the whole transaction.
         other @ FhirError::Store(_) => other,
     }

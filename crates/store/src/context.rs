@@ -55,6 +55,8 @@ pub struct RequestContext {
     pub purpose: Purpose,
     /// Correlates log lines and audit entries of one request.
     pub request_id: String,
+    /// Where the request came from (the client's network address), for the audit trail.
+    pub source: Option<String>,
 }
 
 impl RequestContext {
@@ -69,6 +71,7 @@ impl RequestContext {
             actor,
             purpose,
             request_id: uuid::Uuid::new_v4().to_string(),
+            source: None,
         }
     }
 

@@ -27,6 +27,14 @@ pub enum FhirError {
     /// one resource. (412)
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// The requester may not do this: their role or the app's scopes do not allow it, or
+    /// the record is restricted and needs break-glass. (403)
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The interaction is never allowed on this resource type (AuditEvent is written only
+    /// by OpenGP itself). (405)
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
     /// The search would cost too much (for example more results than a snapshot holds).
     #[error("too costly: {0}")]
     TooCostly(String),
@@ -48,6 +56,8 @@ impl FhirError {
             FhirError::Conflict(_) => 409,
             FhirError::PreconditionFailed(_) => 412,
             FhirError::TooCostly(_) => 403,
+            FhirError::Forbidden(_) => 403,
+            FhirError::NotAllowed(_) => 405,
             FhirError::Store(StoreError::Conflict(_)) => 409,
             FhirError::Store(StoreError::Busy(_)) => 503,
             FhirError::Store(StoreError::Backend(_)) => 500,
@@ -63,6 +73,8 @@ impl FhirError {
                 vec![Issue::error("conflict", m.clone())]
             }
             FhirError::TooCostly(m) => vec![Issue::error("too-costly", m.clone())],
+            FhirError::Forbidden(m) => vec![Issue::error("forbidden", m.clone())],
+            FhirError::NotAllowed(m) => vec![Issue::error("not-supported", m.clone())],
             FhirError::Store(StoreError::Conflict(_)) => {
                 vec![Issue::error(
                     "conflict",

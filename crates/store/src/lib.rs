@@ -8,6 +8,7 @@
 //! - [`conformance`]: the test suite every backend must pass.
 
 pub mod access;
+pub mod audit;
 pub mod backend;
 mod bundle;
 #[cfg(feature = "conformance")]
@@ -25,6 +26,7 @@ pub mod version;
 mod write;
 
 pub use access::{Access, Role, Scopes, StaffMember};
+pub use audit::{AuditLog, AuditRecord};
 pub use backend::{Dialect, Row, SqlValue, Store, StoreError, Transaction, TxMode};
 pub use context::{Actor, Purpose, RequestContext};
 pub use error::{FhirError, FhirResult};

@@ -2,6 +2,7 @@
 //! and the benchmarks call. Every method takes the [`RequestContext`], and every SQL
 //! statement it runs is limited to `ctx.practice`.
 
+use crate::audit::AuditLog;
 use crate::backend::{Store, TxMode};
 use crate::context::RequestContext;
 use crate::error::FhirResult;
@@ -60,11 +61,23 @@ pub struct HistoryRequest {
 pub struct Repository {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) config: RepositoryConfig,
+    pub(crate) audit: AuditLog,
 }
 
 impl Repository {
     pub fn new(store: Arc<dyn Store>, config: RepositoryConfig) -> Self {
-        Repository { store, config }
+        let audit = AuditLog::start(store.clone());
+        Repository {
+            store,
+            config,
+            audit,
+        }
+    }
+
+    /// The audit trail, for events recorded outside the FHIR interactions (sign-in,
+    /// token issue).
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

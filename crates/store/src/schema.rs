@@ -106,8 +106,10 @@ pub fn ddl(dialect: Dialect) -> Vec<String> {
         Dialect::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),
         Dialect::Postgres => ("BIGSERIAL PRIMARY KEY", "BOOLEAN"),
     };
-    TABLES
+    let mut statements: Vec<String> = TABLES
         .iter()
         .map(|s| s.replace("{pk}", pk).replace("{bool}", boolean))
-        .collect()
+        .collect();
+    statements.extend(crate::audit::ddl(dialect));
+    statements
 }

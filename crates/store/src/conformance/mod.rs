@@ -17,6 +17,8 @@ use crate::context::{Actor, Purpose, RequestContext};
 use crate::repository::{Repository, RepositoryConfig};
 use std::sync::Arc;
 
+pub mod access;
+pub mod audit;
 pub mod bundle;
 pub mod crud;
 pub mod history;
@@ -101,6 +103,8 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(bundle::cases());
     cases.extend(roundtrip::cases());
     cases.extend(search::cases());
+    cases.extend(access::cases());
+    cases.extend(audit::cases());
     cases
 }
 
