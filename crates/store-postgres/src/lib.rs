@@ -98,7 +98,9 @@ impl PostgresStore {
             options.acquire_timeout,
         ));
         create_schema(&pool, options.schema.as_deref())?;
-        Ok(PostgresStore { pool, description })
+        let store = PostgresStore { pool, description };
+        store::schema::upgrade_store(&store)?;
+        Ok(store)
     }
 }
 

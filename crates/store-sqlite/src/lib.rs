@@ -45,13 +45,15 @@ impl SqliteStore {
         tx.commit().map_err(map_err)?;
         let writer = Pool::new(path.clone(), 1);
         writer.give_back(first);
-        Ok(SqliteStore {
+        let store = SqliteStore {
             readers: Pool::new(path.clone(), READERS),
             writer,
             checkpointer: Some(checkpoint::Checkpointer::start(path.clone())),
             path,
             temporary: false,
-        })
+        };
+        store::schema::upgrade_store(&store)?;
+        Ok(store)
     }
 
     /// A fresh database in a temporary file (tests, benchmarks), removed on drop.

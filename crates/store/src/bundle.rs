@@ -10,7 +10,13 @@
 //!   fails it; searches and history run after the commit (search opens its own
 //!   transaction), so they see the writes but cannot undo them: a failing search gets an
 //!   error response of its own.
+//!
+//! Access: every entry is checked like the interaction it names (a batch entry by that
+//! interaction itself; a transaction's entries all before it starts, so one refused
+//! entry refuses the whole transaction). A transaction is audited as one entry.
 
+use crate::access::Interaction;
+use crate::audit::{Action, AuditRecord, Outcome};
 use crate::context::RequestContext;
 use crate::error::{FhirError, FhirResult};
 use crate::repository::{HistoryRequest, Repository, SearchRequest};
@@ -435,6 +441,7 @@ fn batch_entry(
             if_match,
         } => {
             check_id(&id)?;
+            repo.permit_write(ctx, &rtype, Interaction::Delete, "delete")?;
             repo.write_tx(ctx, if_match.is_some(), |w| {
                 delete_checked(w, &rtype, &id, if_match)
             })?;
@@ -525,6 +532,9 @@ fn transaction(
     {
         return Err(at_entry(i, err));
     }
+    for (i, e) in entries.iter().enumerate() {
+        permit_entry(repo, ctx, &e.op).map_err(|err| at_entry(i, err))?;
+    }
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| entries[i].op.phase());
     // Plain POSTs get their ids now, so a retried transaction reuses them.
@@ -559,6 +569,7 @@ fn transaction(
     });
 
     let mut responses = repo.write_tx(ctx, if_match_given, |w| {
+        w.audit_as_one = Some("transaction");
         let mut run = TransactionRun {
             w,
             base_url,
@@ -586,6 +597,23 @@ fn transaction(
         .into_iter()
         .map(|r| r.unwrap_or(Value::Null))
         .collect())
+}
+
+/// Refuses a transaction entry `ctx` may not perform (searches and history are checked
+/// when they run, after the commit).
+fn permit_entry(repo: &Repository, ctx: &RequestContext, op: &Op) -> FhirResult<()> {
+    match op {
+        Op::Create { rtype, .. } => repo.permit_write(ctx, rtype, Interaction::Create, "create"),
+        Op::Update { rtype, .. } | Op::ConditionalUpdate { rtype, .. } => {
+            repo.permit_write(ctx, rtype, Interaction::Update, "update")
+        }
+        Op::Delete { rtype, .. } | Op::ConditionalDelete { rtype, .. } => {
+            repo.permit_write(ctx, rtype, Interaction::Delete, "delete")
+        }
+        Op::Read { rtype, .. } => repo.permit(ctx, rtype, Interaction::Read, "read"),
+        Op::VRead { rtype, .. } => repo.permit(ctx, rtype, Interaction::Read, "vread"),
+        Op::Search { .. } | Op::History { .. } => Ok(()),
+    }
 }
 
 /// Checks an entry's resource against its URL, before the transaction.
@@ -711,16 +739,22 @@ impl TransactionRun<'_, '_, '_> {
         }
         for &i in order {
             let read = match &self.entries[i].op {
-                Op::Read { rtype, id } => write::read_in(&mut *self.w.tx, self.w.ctx, rtype, id),
+                Op::Read { rtype, id } => {
+                    write::read_checked(&mut *self.w.tx, self.w.ctx, rtype, id)
+                }
                 Op::VRead { rtype, id, version } => {
-                    write::vread_in(&mut *self.w.tx, self.w.ctx, rtype, id, version)
+                    write::vread_checked(&mut *self.w.tx, self.w.ctx, rtype, id, version)
                 }
                 _ => continue,
             };
-            self.responses[i] = Some(read_response(
-                self.base_url,
-                &read.map_err(|e| at_entry(i, e))?,
-            ));
+            let (found, access) = read.map_err(|e| at_entry(i, e))?;
+            let mut record = AuditRecord::new("read", Action::Read, Outcome::Success)
+                .entity(format!("{}/_history/{}", found.reference(), found.version));
+            if let Some(p) = access.patient_id {
+                record = record.patient(p);
+            }
+            self.w.audit.push(record);
+            self.responses[i] = Some(read_response(self.base_url, &found));
         }
         Ok(())
     }

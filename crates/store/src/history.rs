@@ -1,15 +1,20 @@
 //! History: every version of one resource, of a type, or of the whole system (one
-//! practice's), newest first, as a `history` Bundle.
+//! practice's), newest first, as a `history` Bundle. Only versions of resources the
+//! requester may see now are listed (the resource's current tags decide), and the
+//! result is audited.
 //!
 //! Paging: each page is ordered by `resource_versions.seq` (insertion order), newest
 //! first. The first page fixes the highest `seq` it can see (`_page_max`) and every
 //! `next` link carries it with the last `seq` shown (`_page_before`), so later pages
 //! neither repeat nor skip versions while others keep writing.
 
-use crate::backend::{SqlValue, TxMode};
+use crate::access::Interaction;
+use crate::audit::{Action, AuditRecord, Outcome};
+use crate::backend::{SqlValue, Transaction, TxMode};
 use crate::context::RequestContext;
 use crate::error::{FhirError, FhirResult};
 use crate::repository::{HistoryRequest, Repository};
+use crate::search::visibility::{access_columns, read_refusal, resource_access, visibility};
 use crate::version::ResourceVersion;
 use serde_json::{Map, Value, json};
 
@@ -87,18 +92,62 @@ pub(crate) fn history(
     if let Some(rtype) = &req.rtype {
         crate::write::check_type(rtype)?;
     }
+    let event = match (&req.rtype, &req.id) {
+        (Some(rtype), Some(_)) => {
+            repo.permit(ctx, rtype, Interaction::Read, "history-instance")?;
+            "history-instance"
+        }
+        (Some(rtype), None) => {
+            repo.permit(ctx, rtype, Interaction::Search, "history-type")?;
+            "history-type"
+        }
+        _ => {
+            repo.permit_some_reading(ctx, "history-system")?;
+            "history-system"
+        }
+    };
+    let bundle = visible_history(repo, ctx, req)?;
+    let record = AuditRecord::new(event, Action::Read, Outcome::Success)
+        .query(link("", &req.params, &[]).trim_start_matches('?'))
+        .with_bundle_entries(&bundle);
+    repo.audit_read(ctx, record)?;
+    Ok(bundle)
+}
+
+/// NotFound unless `rtype/id` exists and `ctx` may see it (Forbidden if restricted).
+fn check_instance(
+    tx: &mut dyn Transaction,
+    ctx: &RequestContext,
+    rtype: &str,
+    id: &str,
+) -> FhirResult<()> {
+    let rows = tx.query(
+        &format!(
+            "SELECT {} FROM resources r WHERE r.practice = ? AND r.rtype = ? AND r.id = ?",
+            access_columns("r")
+        ),
+        &[ctx.practice.as_str().into(), rtype.into(), id.into()],
+    )?;
+    let Some(row) = rows.first() else {
+        return Err(FhirError::NotFound(format!("{rtype}/{id} is not known")));
+    };
+    match read_refusal(ctx, rtype, id, &resource_access(rtype, row)) {
+        Some(refused) => Err(refused),
+        None => Ok(()),
+    }
+}
+
+fn visible_history(
+    repo: &Repository,
+    ctx: &RequestContext,
+    req: &HistoryRequest,
+) -> FhirResult<Value> {
     let p = parse_params(repo, &req.params)?;
     let mut tx = repo.store.begin(ctx, TxMode::Read)?;
     let practice = SqlValue::from(ctx.practice.as_str());
 
     if let (Some(rtype), Some(id)) = (&req.rtype, &req.id) {
-        let known = tx.query(
-            "SELECT 1 FROM resources WHERE practice = ? AND rtype = ? AND id = ?",
-            &[practice.clone(), rtype.as_str().into(), id.as_str().into()],
-        )?;
-        if known.is_empty() {
-            return Err(FhirError::NotFound(format!("{rtype}/{id} is not known")));
-        }
+        check_instance(tx.as_mut(), ctx, rtype, id)?;
     }
     let page_max = match p.page_max {
         Some(m) => m,
@@ -135,11 +184,16 @@ pub(crate) fn history(
         );
         args.extend([at.into(), at.into(), page_max.into()]);
     }
+    let visible = visibility(ctx, "r");
+    filter.push_str(&format!(" AND r.pk = v.res_pk AND ({})", visible.sql));
+    args.extend(visible.args);
 
     let total = match &req.id {
         Some(_) => {
             let rows = tx.query(
-                &format!("SELECT COUNT(*) FROM resource_versions v WHERE {filter}"),
+                &format!(
+                    "SELECT COUNT(*) FROM resource_versions v CROSS JOIN resources r WHERE {filter}"
+                ),
                 &args,
             )?;
             Some(rows.first().and_then(|r| r[0].as_i64()).unwrap_or(0))
@@ -149,7 +203,7 @@ pub(crate) fn history(
 
     let mut page_sql = format!(
         "SELECT v.seq, v.rtype, v.id, v.version, v.last_updated, v.method, v.body
-         FROM resource_versions v WHERE {filter}"
+         FROM resource_versions v CROSS JOIN resources r WHERE {filter}"
     );
     let mut page_args = args;
     if let Some(before) = p.page_before {

@@ -1,11 +1,17 @@
 //! The FHIR interactions over a [`Store`]: what the HTTP server, the CLI, the demo loader
 //! and the benchmarks call. Every method takes the [`RequestContext`], and every SQL
 //! statement it runs is limited to `ctx.practice`.
+//!
+//! Every interaction first checks that `ctx.access` allows it on the type (a refusal is
+//! audited and answered 403); what it then reads or changes is limited to what the
+//! requester may see (see `search::visibility`), and what it did is audited.
 
-use crate::audit::AuditLog;
+use crate::access::Interaction;
+use crate::audit::{Action, AuditLog, AuditRecord, Outcome};
 use crate::backend::{Store, TxMode};
 use crate::context::RequestContext;
-use crate::error::FhirResult;
+use crate::error::{FhirError, FhirResult};
+use crate::search::visibility::{access_columns, opened_by_break_glass, resource_access};
 use crate::version::{ResourceVersion, WriteKind, WriteOutcome};
 use crate::write::{self, NewResource};
 use crate::{bundle, history};
@@ -88,10 +94,24 @@ impl Repository {
         &self.config
     }
 
-    /// The current version. NotFound if it never existed, Gone if deleted.
+    /// The current version. NotFound if it never existed (or `ctx` may not see it),
+    /// Gone if deleted, Forbidden if it is restricted and needs break-glass.
     pub fn read(&self, ctx: &RequestContext, rtype: &str, id: &str) -> FhirResult<ResourceVersion> {
+        self.permit(ctx, rtype, Interaction::Read, "read")?;
+        if rtype == AUDIT_EVENT {
+            let event = self.audit.read_event(ctx, id)?;
+            self.audit_read(ctx, read_record("read", &event, None))?;
+            return Ok(event);
+        }
         let mut tx = self.store.begin(ctx, TxMode::Read)?;
-        write::read_in(tx.as_mut(), ctx, rtype, id)
+        let result = write::read_checked(tx.as_mut(), ctx, rtype, id);
+        drop(tx);
+        let (found, access) = self.audit_restricted(ctx, "read", rtype, id, result)?;
+        self.audit_read(
+            ctx,
+            read_record("read", &found, access.patient_id.as_deref()),
+        )?;
+        Ok(found)
     }
 
     /// A given version (deleted versions are Gone).
@@ -102,8 +122,27 @@ impl Repository {
         id: &str,
         version: &str,
     ) -> FhirResult<ResourceVersion> {
+        self.permit(ctx, rtype, Interaction::Read, "vread")?;
+        if rtype == AUDIT_EVENT {
+            // Audit entries never change: their only version is 1.
+            let event = self.audit.read_event(ctx, id)?;
+            if version != "1" {
+                return Err(FhirError::NotFound(format!(
+                    "{rtype}/{id} has no version '{version}'"
+                )));
+            }
+            self.audit_read(ctx, read_record("vread", &event, None))?;
+            return Ok(event);
+        }
         let mut tx = self.store.begin(ctx, TxMode::Read)?;
-        write::vread_in(tx.as_mut(), ctx, rtype, id, version)
+        let result = write::vread_checked(tx.as_mut(), ctx, rtype, id, version);
+        drop(tx);
+        let (found, access) = self.audit_restricted(ctx, "vread", rtype, id, result)?;
+        self.audit_read(
+            ctx,
+            read_record("vread", &found, access.patient_id.as_deref()),
+        )?;
+        Ok(found)
     }
 
     /// Validates and stores a new resource with a server-assigned id. With `if_none_exist`
@@ -116,6 +155,7 @@ impl Repository {
         body: Value,
         if_none_exist: Option<&str>,
     ) -> FhirResult<WriteOutcome> {
+        self.permit_write(ctx, rtype, Interaction::Create, "create")?;
         write::check_body(rtype, &body, None)?;
         self.write_tx(ctx, false, |w| {
             if let Some(criteria) = if_none_exist
@@ -154,6 +194,7 @@ impl Repository {
         body: Value,
         if_match: Option<i64>,
     ) -> FhirResult<WriteOutcome> {
+        self.permit_write(ctx, rtype, Interaction::Update, "update")?;
         write::check_body(rtype, &body, Some(id))?;
         self.write_tx(ctx, if_match.is_some(), |w| {
             w.update(rtype, id, body.clone(), if_match, "PUT")
@@ -170,6 +211,7 @@ impl Repository {
         body: Value,
         if_match: Option<i64>,
     ) -> FhirResult<WriteOutcome> {
+        self.permit_write(ctx, rtype, Interaction::Update, "update")?;
         let body_id = body.get("id").and_then(Value::as_str).map(str::to_string);
         write::check_body(rtype, &body, body_id.as_deref())?;
         self.write_tx(ctx, if_match.is_some(), |w| {
@@ -186,6 +228,7 @@ impl Repository {
         rtype: &str,
         id: &str,
     ) -> FhirResult<Option<ResourceVersion>> {
+        self.permit_write(ctx, rtype, Interaction::Delete, "delete")?;
         self.write_tx(ctx, false, |w| w.delete(rtype, id))
     }
 
@@ -197,6 +240,7 @@ impl Repository {
         rtype: &str,
         criteria: &str,
     ) -> FhirResult<usize> {
+        self.permit_write(ctx, rtype, Interaction::Delete, "delete")?;
         self.write_tx(ctx, false, |w| w.conditional_delete(rtype, criteria))
     }
 
@@ -208,5 +252,164 @@ impl Repository {
     /// Processes a `batch` or `transaction` Bundle and returns the response Bundle.
     pub fn bundle(&self, ctx: &RequestContext, bundle: Value, base_url: &str) -> FhirResult<Value> {
         bundle::process(self, ctx, bundle, base_url)
+    }
+}
+
+/// Entries of the audit trail, readable (by those allowed) but written only by OpenGP.
+const AUDIT_EVENT: &str = "AuditEvent";
+
+/// The audit record of a read of one version.
+fn read_record(event: &str, v: &ResourceVersion, patient: Option<&str>) -> AuditRecord {
+    let record = AuditRecord::new(event, Action::Read, Outcome::Success).entity(format!(
+        "{}/_history/{}",
+        v.reference(),
+        v.version
+    ));
+    match patient {
+        Some(p) => record.patient(p),
+        None => record,
+    }
+}
+
+fn action_of(interaction: Interaction) -> Action {
+    match interaction {
+        Interaction::Create => Action::Create,
+        Interaction::Read => Action::Read,
+        Interaction::Update => Action::Update,
+        Interaction::Delete => Action::Delete,
+        Interaction::Search => Action::Execute,
+    }
+}
+
+impl Repository {
+    /// Refuses, with 403 and an audit entry, an interaction `ctx`'s role or scopes do not
+    /// allow on `rtype`. Unknown types are left to the interaction (400 or 404).
+    pub(crate) fn permit(
+        &self,
+        ctx: &RequestContext,
+        rtype: &str,
+        interaction: Interaction,
+        event: &str,
+    ) -> FhirResult<()> {
+        if !fhir::Definitions::get().is_resource_type(rtype) {
+            return Ok(());
+        }
+        match ctx.access.refusal(rtype, interaction) {
+            None => Ok(()),
+            Some(reason) => self.refuse(ctx, event, action_of(interaction), Some(rtype), reason),
+        }
+    }
+
+    /// [`Self::permit`] for a write; AuditEvent is never written through the API (405).
+    pub(crate) fn permit_write(
+        &self,
+        ctx: &RequestContext,
+        rtype: &str,
+        interaction: Interaction,
+        event: &str,
+    ) -> FhirResult<()> {
+        if rtype == AUDIT_EVENT {
+            return Err(FhirError::NotAllowed(
+                "the audit trail is written only by OpenGP itself".into(),
+            ));
+        }
+        self.permit(ctx, rtype, interaction, event)
+    }
+
+    /// For interactions across types (system search and history, `$everything`): they
+    /// are limited to the readable types, and refused only if there are none.
+    pub(crate) fn permit_some_reading(&self, ctx: &RequestContext, event: &str) -> FhirResult<()> {
+        if !ctx.access.readable_types().is_some_and(|t| t.is_empty()) {
+            return Ok(());
+        }
+        let reason = ctx
+            .access
+            .refusal("Patient", Interaction::Read)
+            .unwrap_or_else(|| "no resource type may be read".into());
+        self.refuse(ctx, event, Action::Execute, None, reason)
+    }
+
+    fn refuse(
+        &self,
+        ctx: &RequestContext,
+        event: &str,
+        action: Action,
+        rtype: Option<&str>,
+        reason: String,
+    ) -> FhirResult<()> {
+        let mut record = AuditRecord::new(event, action, Outcome::Refused).detail(reason.clone());
+        if let Some(t) = rtype {
+            record = record.entity(t);
+        }
+        self.audit.record(ctx, vec![record])?;
+        Err(FhirError::Forbidden(reason))
+    }
+
+    /// Audits a read refused because the record is restricted (403) before passing the
+    /// refusal on; hidden records are answered as unknown and need no entry of their own.
+    fn audit_restricted<T>(
+        &self,
+        ctx: &RequestContext,
+        event: &str,
+        rtype: &str,
+        id: &str,
+        result: FhirResult<T>,
+    ) -> FhirResult<T> {
+        if let Err(FhirError::Forbidden(reason)) = &result {
+            let record = AuditRecord::new(event, Action::Read, Outcome::Refused)
+                .entity(format!("{rtype}/{id}"))
+                .detail(reason.clone());
+            self.audit.record(ctx, vec![record])?;
+        }
+        result
+    }
+
+    /// Records a read (of one resource, a search, history, `$everything`) once its result
+    /// is known, with a `break-glass` entry for the records only break-glass opened. The
+    /// caller returns nothing if this fails.
+    pub(crate) fn audit_read(&self, ctx: &RequestContext, record: AuditRecord) -> FhirResult<()> {
+        let mut records = Vec::with_capacity(2);
+        if let Some(reason) = &ctx.access.break_glass {
+            let opened = self.opened_by_break_glass(ctx, &record.entities)?;
+            if !opened.is_empty() {
+                let mut glass = AuditRecord::new("break-glass", Action::Read, Outcome::Success)
+                    .detail(reason.clone());
+                glass.entities = opened;
+                glass.patients = record.patients.clone();
+                records.push(glass);
+            }
+        }
+        records.insert(0, record);
+        self.audit.record(ctx, records)
+    }
+
+    /// Which of `entities` (`Type/id[/_history/n]`) `ctx` sees only by breaking the glass.
+    fn opened_by_break_glass(
+        &self,
+        ctx: &RequestContext,
+        entities: &[String],
+    ) -> FhirResult<Vec<String>> {
+        let mut tx = self.store.begin(ctx, TxMode::Read)?;
+        let sql = format!(
+            "SELECT {} FROM resources r WHERE r.practice = ? AND r.rtype = ? AND r.id = ?",
+            access_columns("r")
+        );
+        let mut opened = Vec::new();
+        for entity in entities {
+            let mut parts = entity.split('/');
+            let (Some(rtype), Some(id)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let rows = tx.query(
+                &sql,
+                &[ctx.practice.as_str().into(), rtype.into(), id.into()],
+            )?;
+            if let Some(row) = rows.first()
+                && opened_by_break_glass(ctx, &resource_access(rtype, row))
+            {
+                opened.push(entity.clone());
+            }
+        }
+        Ok(opened)
     }
 }

@@ -12,11 +12,16 @@
 //!   Dates are indexed as inclusive ranges `[lo, hi]` in microseconds since the Unix
 //!   epoch (UTC), which makes FHIR's precision and prefix rules simple comparisons.
 //! - `search_snapshots` / `search_snapshot_rows`: the ordered result of a search that
-//!   spans several pages, so paging is stable while others write.
+//!   spans several pages, so paging is stable while others write. `owner` names who
+//!   made it (actor and access), so no one else can page through it.
+//! - Access tags on `resources` (see [`crate::access::tags`]): `conf` (0 normal,
+//!   1 restricted, 2 very restricted), `patient_id` (the compartment's patient) and
+//!   `sealed_by`; `patient_flags` holds the `sensitive` and `dissent` flags of patients,
+//!   each under the resource that sets it (`source`, `Patient/id` or `Consent/id`).
 //!
 //! Timestamps (`last_updated`, `created`) are microseconds since the Unix epoch.
 
-use crate::backend::Dialect;
+use crate::backend::{Dialect, SqlValue, StoreError, Transaction};
 
 /// Tables and indexes as portable SQL; `{pk}` and `{bool}` are filled in per dialect.
 const TABLES: &[&str] = &[
@@ -28,6 +33,9 @@ const TABLES: &[&str] = &[
         version BIGINT NOT NULL,
         last_updated BIGINT NOT NULL,
         deleted {bool} NOT NULL,
+        conf BIGINT NOT NULL DEFAULT 0,
+        patient_id TEXT,
+        sealed_by TEXT,
         UNIQUE (practice, rtype, id)
     )",
     "CREATE INDEX IF NOT EXISTS resources_by_type_updated ON resources (practice, rtype, last_updated)",
@@ -80,9 +88,13 @@ const TABLES: &[&str] = &[
         res_pk BIGINT NOT NULL, rtype TEXT NOT NULL, param TEXT NOT NULL, uri TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS idx_uri_lookup ON idx_uri (rtype, param, uri)",
     "CREATE INDEX IF NOT EXISTS idx_uri_res ON idx_uri (res_pk)",
+    "CREATE TABLE IF NOT EXISTS patient_flags (
+        practice TEXT NOT NULL, patient_id TEXT NOT NULL, flag TEXT NOT NULL, source TEXT NOT NULL,
+        PRIMARY KEY (practice, patient_id, flag, source))",
+    "CREATE INDEX IF NOT EXISTS patient_flags_by_source ON patient_flags (practice, source)",
     "CREATE TABLE IF NOT EXISTS search_snapshots (
         id TEXT PRIMARY KEY, practice TEXT NOT NULL, created BIGINT NOT NULL,
-        total BIGINT NOT NULL, query TEXT NOT NULL)",
+        total BIGINT NOT NULL, query TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '')",
     "CREATE INDEX IF NOT EXISTS search_snapshots_by_created ON search_snapshots (created)",
     "CREATE TABLE IF NOT EXISTS search_snapshot_rows (
         snapshot_id TEXT NOT NULL, pos BIGINT NOT NULL, res_pk BIGINT NOT NULL, version BIGINT NOT NULL,
@@ -112,4 +124,111 @@ pub fn ddl(dialect: Dialect) -> Vec<String> {
         .collect();
     statements.extend(crate::audit::ddl(dialect));
     statements
+}
+
+/// Columns added since the first schema: (table, column, definition).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("resources", "conf", "BIGINT NOT NULL DEFAULT 0"),
+    ("resources", "patient_id", "TEXT"),
+    ("resources", "sealed_by", "TEXT"),
+    ("search_snapshots", "owner", "TEXT NOT NULL DEFAULT ''"),
+];
+
+/// Brings a database created by an earlier version up to date (idempotent; run after
+/// [`ddl`] on every start): adds the missing columns and their index, and fills
+/// `patient_id` of existing resources from their reference index rows.
+pub fn upgrade(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
+    if dialect == Dialect::Postgres {
+        // Two servers starting together must not both add the columns.
+        tx.query(
+            "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7306086928151218548)) l",
+            &[],
+        )?;
+    }
+    let mut added_patient_id = false;
+    for (table, column, definition) in ADDED_COLUMNS {
+        if !has_column(tx, dialect, table, column)? {
+            tx.execute(
+                &format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"),
+                &[],
+            )?;
+            added_patient_id |= *column == "patient_id";
+        }
+    }
+    tx.execute(
+        "CREATE INDEX IF NOT EXISTS resources_by_patient ON resources (practice, patient_id)",
+        &[],
+    )?;
+    if added_patient_id {
+        backfill_patient_ids(tx)?;
+    }
+    Ok(())
+}
+
+fn has_column(
+    tx: &mut dyn Transaction,
+    dialect: Dialect,
+    table: &str,
+    column: &str,
+) -> Result<bool, StoreError> {
+    let sql = match dialect {
+        Dialect::Sqlite => "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?",
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?"
+        }
+    };
+    let rows = tx.query(sql, &[table.into(), column.into()])?;
+    Ok(rows.first().and_then(|r| r[0].as_i64()).unwrap_or(0) > 0)
+}
+
+/// Sets the compartment patient of every existing resource, by the same rule new
+/// writes use ([`crate::access::tags::compartment_patient`]).
+fn backfill_patient_ids(tx: &mut dyn Transaction) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE resources SET patient_id = id WHERE rtype = 'Patient'",
+        &[],
+    )?;
+    let rows = tx.query(
+        "SELECT x.res_pk, x.rtype, x.param, x.target_id FROM idx_reference x \
+         WHERE x.target_type = 'Patient' AND x.rtype <> 'Patient' ORDER BY x.res_pk",
+        &[],
+    )?;
+    let mut start = 0;
+    while start < rows.len() {
+        let pk = rows[start][0].as_i64();
+        let end = start
+            + rows[start..]
+                .iter()
+                .take_while(|r| r[0].as_i64() == pk)
+                .count();
+        let group = &rows[start..end];
+        let rtype = group[0][1].as_str().unwrap_or_default();
+        let refs = group.iter().map(|r| {
+            (
+                r[2].as_str().unwrap_or_default(),
+                Some("Patient"),
+                r[3].as_str(),
+            )
+        });
+        if let (Some(pk), Some(patient)) = (
+            pk,
+            crate::access::tags::compartment_patient(rtype, "", refs),
+        ) {
+            tx.execute(
+                "UPDATE resources SET patient_id = ? WHERE pk = ?",
+                &[SqlValue::from(patient), pk.into()],
+            )?;
+        }
+        start = end;
+    }
+    Ok(())
+}
+
+/// Runs [`upgrade`] in a transaction of `store` (the backends call it once opened).
+pub fn upgrade_store(store: &dyn crate::backend::Store) -> Result<(), StoreError> {
+    let ctx = crate::context::RequestContext::system("schema-upgrade");
+    let mut tx = store.begin(&ctx, crate::backend::TxMode::Write)?;
+    upgrade(tx.as_mut(), store.dialect())?;
+    tx.commit()
 }

@@ -3,12 +3,20 @@
 //!
 //! The functions here run inside a transaction the caller opened, so the single
 //! interactions (repository.rs) and transaction Bundles (bundle.rs) share them.
+//!
+//! Every write also stores the resource's access tags (confidentiality, compartment
+//! patient, sealer) and the patient flags it sets, refuses to change what the writer
+//! may not see, and appends its audit entries last, just before the commit.
 
+use crate::access::ResourceAccess;
+use crate::access::tags::{self, Flag, Tags};
+use crate::audit::{Action, AuditLog, AuditRecord, Outcome};
 use crate::backend::{Dialect, Row, SqlValue, StoreError, Transaction, TxMode};
-use crate::context::RequestContext;
+use crate::context::{Actor, RequestContext};
 use crate::error::{FhirError, FhirResult};
 use crate::index_rows;
 use crate::repository::Repository;
+use crate::search::visibility::{access_columns, read_refusal, resource_access};
 use crate::version::{ResourceVersion, WriteKind, WriteOutcome};
 use fhir::validate::is_valid_id;
 use fhir::{Definitions, IndexEntry, Severity};
@@ -28,6 +36,8 @@ pub(crate) struct Current {
     pub pk: i64,
     pub version: i64,
     pub deleted: bool,
+    /// Its access tags, to refuse changing what the writer may not see.
+    pub access: ResourceAccess,
 }
 
 /// Where writes happen: an open transaction, on behalf of a practice, at one instant.
@@ -37,6 +47,11 @@ pub(crate) struct Writer<'a> {
     pub dialect: Dialect,
     /// The `last_updated` of every version this writer stores (µs since the epoch).
     pub now: i64,
+    /// The audit entries of what this writer did, appended just before the commit.
+    pub audit: Vec<AuditRecord>,
+    /// When set, the entries are appended as one record of this event (a transaction
+    /// Bundle: one entry for all its resources keeps bulk ingest cheap).
+    pub audit_as_one: Option<&'static str>,
 }
 
 /// A brand-new resource ready for the bulk insert: checked, stamped, indexed.
@@ -187,21 +202,39 @@ fn row_to_version(rtype: &str, id: &str, row: Row) -> ResourceVersion {
     }
 }
 
-/// The current version (NotFound / Gone), inside any transaction.
+/// The current version (NotFound / Gone), inside any transaction; NotFound too if `ctx`
+/// may not see it, Forbidden if it needs break-glass.
 pub(crate) fn read_in(
     tx: &mut dyn Transaction,
     ctx: &RequestContext,
     rtype: &str,
     id: &str,
 ) -> FhirResult<ResourceVersion> {
+    read_checked(tx, ctx, rtype, id).map(|(found, _)| found)
+}
+
+/// [`read_in`], with the access tags the decision was made on.
+pub(crate) fn read_checked(
+    tx: &mut dyn Transaction,
+    ctx: &RequestContext,
+    rtype: &str,
+    id: &str,
+) -> FhirResult<(ResourceVersion, ResourceAccess)> {
     let rows = tx.query(
-        "SELECT r.version, r.last_updated, r.deleted, v.body FROM resources r CROSS JOIN resource_versions v \
-         WHERE r.practice = ? AND r.rtype = ? AND r.id = ? AND r.practice = v.practice AND v.rtype = r.rtype AND v.id = r.id AND v.version = r.version",
+        &format!(
+            "SELECT r.version, r.last_updated, r.deleted, v.body, {} FROM resources r CROSS JOIN resource_versions v \
+             WHERE r.practice = ? AND r.rtype = ? AND r.id = ? AND r.practice = v.practice AND v.rtype = r.rtype AND v.id = r.id AND v.version = r.version",
+            access_columns("r")
+        ),
         &[ctx.practice.as_str().into(), rtype.into(), id.into()],
     )?;
-    let Some(row) = rows.into_iter().next() else {
+    let Some(mut row) = rows.into_iter().next() else {
         return Err(FhirError::NotFound(format!("{rtype}/{id} is not known")));
     };
+    let access = resource_access(rtype, &row.split_off(4));
+    if let Some(refused) = read_refusal(ctx, rtype, id, &access) {
+        return Err(refused);
+    }
     let found = row_to_version(rtype, id, row);
     if found.deleted {
         return Err(FhirError::Gone(format!(
@@ -209,22 +242,29 @@ pub(crate) fn read_in(
             found.version
         )));
     }
-    Ok(found)
+    Ok((found, access))
 }
 
-/// One version (NotFound; a deletion version is Gone), inside any transaction.
-pub(crate) fn vread_in(
+/// One version (NotFound; a deletion version is Gone), inside any transaction, with the
+/// access tags the decision was made on. The resource's current tags decide who may see
+/// its versions.
+pub(crate) fn vread_checked(
     tx: &mut dyn Transaction,
     ctx: &RequestContext,
     rtype: &str,
     id: &str,
     version: &str,
-) -> FhirResult<ResourceVersion> {
+) -> FhirResult<(ResourceVersion, ResourceAccess)> {
     let not_found = || FhirError::NotFound(format!("{rtype}/{id} has no version '{version}'"));
     let v: i64 = version.parse().map_err(|_| not_found())?;
     let rows = tx.query(
-        "SELECT version, last_updated, method = 'DELETE', body FROM resource_versions
-         WHERE practice = ? AND rtype = ? AND id = ? AND version = ?",
+        &format!(
+            "SELECT v.version, v.last_updated, v.method = 'DELETE', v.body, {} \
+             FROM resources r CROSS JOIN resource_versions v \
+             WHERE r.practice = ? AND r.rtype = ? AND r.id = ? AND v.practice = r.practice \
+             AND v.rtype = r.rtype AND v.id = r.id AND v.version = ?",
+            access_columns("r")
+        ),
         &[
             ctx.practice.as_str().into(),
             rtype.into(),
@@ -232,17 +272,21 @@ pub(crate) fn vread_in(
             v.into(),
         ],
     )?;
-    let found = rows
-        .into_iter()
-        .next()
-        .map(|row| row_to_version(rtype, id, row))
-        .ok_or_else(not_found)?;
+    let mut row = rows.into_iter().next().ok_or_else(not_found)?;
+    let access = resource_access(rtype, &row.split_off(4));
+    match read_refusal(ctx, rtype, id, &access) {
+        // Hidden: the words of a version that does not exist.
+        Some(FhirError::NotFound(_)) => return Err(not_found()),
+        Some(refused) => return Err(refused),
+        None => {}
+    }
+    let found = row_to_version(rtype, id, row);
     if found.deleted {
         return Err(FhirError::Gone(format!(
             "version {v} of {rtype}/{id} is its deletion"
         )));
     }
-    Ok(found)
+    Ok((found, access))
 }
 
 impl Writer<'_> {
@@ -255,7 +299,10 @@ impl Writer<'_> {
             ""
         };
         let rows = self.tx.query(
-            &format!("SELECT pk, version, deleted FROM resources WHERE practice = ? AND rtype = ? AND id = ?{lock}"),
+            &format!(
+                "SELECT r.pk, r.version, r.deleted, {} FROM resources r WHERE r.practice = ? AND r.rtype = ? AND r.id = ?{lock}",
+                access_columns("r")
+            ),
             &[self.ctx.practice.as_str().into(), rtype.into(), id.into()],
         )?;
         if self.dialect == Dialect::Postgres {
@@ -267,7 +314,79 @@ impl Writer<'_> {
             pk: r[0].as_i64().unwrap_or_default(),
             version: r[1].as_i64().unwrap_or_default(),
             deleted: r[2].as_bool().unwrap_or_default(),
+            access: resource_access(rtype, &r[3..]),
         }))
+    }
+
+    /// The staff user writing (the sealer of what they mark `V`).
+    fn writer_user(&self) -> Option<&str> {
+        match (&self.ctx.access.staff, &self.ctx.actor) {
+            (Some(staff), _) => Some(staff.user_id.as_str()),
+            (None, Actor::User(id)) => Some(id.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Replaces the patient flags set by `rtype/id` (Patient, Consent) with `flags`.
+    fn replace_flags(&mut self, rtype: &str, id: &str, flags: &[Flag]) -> Result<(), StoreError> {
+        let Some(source) = tags::flag_source(rtype, id) else {
+            return Ok(());
+        };
+        self.tx.execute(
+            "DELETE FROM patient_flags WHERE practice = ? AND source = ?",
+            &[self.practice(), source.as_str().into()],
+        )?;
+        let rows: Vec<Row> = flags.iter().map(|f| self.flag_row(f, &source)).collect();
+        if !rows.is_empty() {
+            self.tx.insert_many("patient_flags", FLAG_COLUMNS, &rows)?;
+        }
+        Ok(())
+    }
+
+    fn flag_row(&self, flag: &Flag, source: &str) -> Row {
+        vec![
+            self.practice(),
+            flag.patient_id.as_str().into(),
+            flag.flag.into(),
+            source.into(),
+        ]
+    }
+
+    /// Notes a stored version for the audit trail.
+    fn audit_write(
+        &mut self,
+        event: &str,
+        action: Action,
+        v: &ResourceVersion,
+        patient: Option<&str>,
+    ) {
+        let mut record = AuditRecord::new(event, action, Outcome::Success).entity(format!(
+            "{}/_history/{}",
+            v.reference(),
+            v.version
+        ));
+        if let Some(p) = patient {
+            record = record.patient(p);
+        }
+        self.audit.push(record);
+    }
+
+    /// The entries to append: one per write, or one for them all.
+    pub fn take_audit(&mut self) -> Vec<AuditRecord> {
+        let records = std::mem::take(&mut self.audit);
+        match self.audit_as_one {
+            Some(event) if !records.is_empty() => {
+                let mut one = AuditRecord::new(event, Action::Execute, Outcome::Success);
+                for r in records {
+                    one.entities.extend(r.entities);
+                    for p in r.patients {
+                        one = one.patient(p);
+                    }
+                }
+                vec![one]
+            }
+            _ => records,
+        }
     }
 
     /// Stores `body` (already checked) as the next version of `rtype/id`, creating the
@@ -294,6 +413,12 @@ impl Writer<'_> {
         if_match: Option<i64>,
         method: &'static str,
     ) -> FhirResult<WriteOutcome> {
+        // What the writer may not see, they may not overwrite either.
+        if let Some(c) = &cur
+            && let Some(refused) = read_refusal(self.ctx, rtype, id, &c.access)
+        {
+            return Err(refused);
+        }
         if let Some(expected) = if_match {
             match &cur {
                 Some(c) if c.version == expected => {}
@@ -326,13 +451,34 @@ impl Writer<'_> {
         let version = cur.version + 1;
         let stored = stamp(body, id, version, self.now);
         let entries = fhir::index::extract(rtype, &stored);
+        let earlier_sealer = cur.access.sealed_by.as_deref();
+        let tags = tags::tags(
+            rtype,
+            id,
+            &stored,
+            &entries,
+            self.writer_user(),
+            earlier_sealer,
+        );
+        let flags = tags::flags(rtype, &stored, tags.patient_id.as_deref());
         let text = stored.to_string();
         self.tx.execute(
-            "UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE pk = ? AND practice = ?",
-            &[version.into(), self.now.into(), false.into(), cur.pk.into(), self.practice()],
+            "UPDATE resources SET version = ?, last_updated = ?, deleted = ?, conf = ?, patient_id = ?, sealed_by = ? \
+             WHERE pk = ? AND practice = ?",
+            &[
+                version.into(),
+                self.now.into(),
+                false.into(),
+                tags.conf.level().into(),
+                tags.patient_id.clone().into(),
+                tags.sealed_by.into(),
+                cur.pk.into(),
+                self.practice(),
+            ],
         )?;
         self.insert_version(cur.pk, rtype, id, version, method, Some(&text))?;
         index_rows::replace(&mut *self.tx, cur.pk, rtype, &entries)?;
+        self.replace_flags(rtype, id, &flags)?;
         let kind = if cur.deleted {
             WriteKind::Created
         } else {
@@ -346,14 +492,26 @@ impl Writer<'_> {
             deleted: false,
             body: Some(text),
         };
+        let (event, action) = match kind {
+            WriteKind::Created => ("create", Action::Create),
+            _ => ("update", Action::Update),
+        };
+        self.audit_write(event, action, &resource, tags.patient_id.as_deref());
         Ok(WriteOutcome { kind, resource })
     }
 
-    /// Deletes `rtype/id` if it exists and is not deleted already (None otherwise).
+    /// Deletes `rtype/id` if it exists and is not deleted already (None otherwise). One
+    /// the writer may not see is left alone as if absent (Forbidden if it needs
+    /// break-glass).
     pub fn delete(&mut self, rtype: &str, id: &str) -> FhirResult<Option<ResourceVersion>> {
         let Some(cur) = self.current(rtype, id)?.filter(|c| !c.deleted) else {
             return Ok(None);
         };
+        match read_refusal(self.ctx, rtype, id, &cur.access) {
+            None => {}
+            Some(FhirError::NotFound(_)) => return Ok(None),
+            Some(refused) => return Err(refused),
+        }
         let version = cur.version + 1;
         self.tx.execute(
             "UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE pk = ? AND practice = ?",
@@ -361,14 +519,23 @@ impl Writer<'_> {
         )?;
         self.insert_version(cur.pk, rtype, id, version, "DELETE", None)?;
         index_rows::remove(&mut *self.tx, cur.pk)?;
-        Ok(Some(ResourceVersion {
+        // Its tags stay, so its history stays as hidden as it was; its flags go.
+        self.replace_flags(rtype, id, &[])?;
+        let deleted = ResourceVersion {
             rtype: rtype.into(),
             id: id.into(),
             version,
             last_updated: self.now,
             deleted: true,
             body: None,
-        }))
+        };
+        self.audit_write(
+            "delete",
+            Action::Delete,
+            &deleted,
+            cur.access.patient_id.as_deref(),
+        );
+        Ok(Some(deleted))
     }
 
     /// Inserts resources that do not exist yet (version 1) with as few statements as
@@ -376,11 +543,20 @@ impl Writer<'_> {
     /// row in one bulk insert per index table. Returns them in the order given.
     pub fn insert_new(&mut self, resources: Vec<NewResource>) -> FhirResult<Vec<ResourceVersion>> {
         let now = self.now;
+        let writer = self.writer_user().map(str::to_string);
         let stamped = crate::parallel::map(resources, |mut r| {
             let body = stamp(std::mem::take(&mut r.body), &r.id, 1, now);
             let entries = fhir::index::extract(&r.rtype, &body);
+            let tags = tags::tags(&r.rtype, &r.id, &body, &entries, writer.as_deref(), None);
+            let flags = tags::flags(&r.rtype, &body, tags.patient_id.as_deref());
             let text = body.to_string();
-            (r, text, entries)
+            Stamped {
+                new: r,
+                text,
+                entries,
+                tags,
+                flags,
+            }
         });
         let mut pks = Vec::with_capacity(stamped.len());
         for chunk in stamped.chunks(INSERT_CHUNK) {
@@ -389,16 +565,16 @@ impl Writer<'_> {
         let version_rows: Vec<Row> = stamped
             .iter()
             .zip(&pks)
-            .map(|((r, text, _), pk)| {
+            .map(|(s, pk)| {
                 vec![
                     SqlValue::Int(*pk),
                     self.practice(),
-                    r.rtype.as_str().into(),
-                    r.id.as_str().into(),
+                    s.new.rtype.as_str().into(),
+                    s.new.id.as_str().into(),
                     SqlValue::Int(1),
                     SqlValue::Int(self.now),
-                    r.method.into(),
-                    text.as_str().into(),
+                    s.new.method.into(),
+                    s.text.as_str().into(),
                 ]
             })
             .collect();
@@ -407,44 +583,57 @@ impl Writer<'_> {
         let index: Vec<(i64, &str, &[IndexEntry])> = stamped
             .iter()
             .zip(&pks)
-            .map(|((r, _, e), pk)| (*pk, r.rtype.as_str(), e.as_slice()))
+            .map(|(s, pk)| (*pk, s.new.rtype.as_str(), s.entries.as_slice()))
             .collect();
         index_rows::insert(&mut *self.tx, &index)?;
-        Ok(stamped
-            .into_iter()
-            .map(|(r, text, _)| ResourceVersion {
-                rtype: r.rtype,
-                id: r.id,
+        // Brand-new resources have no flags yet to replace.
+        let mut flag_rows: Vec<Row> = Vec::new();
+        for s in &stamped {
+            let source = tags::flag_source(&s.new.rtype, &s.new.id).unwrap_or_default();
+            flag_rows.extend(s.flags.iter().map(|f| self.flag_row(f, &source)));
+        }
+        if !flag_rows.is_empty() {
+            self.tx
+                .insert_many("patient_flags", FLAG_COLUMNS, &flag_rows)?;
+        }
+        let mut created = Vec::with_capacity(stamped.len());
+        for s in stamped {
+            let v = ResourceVersion {
+                rtype: s.new.rtype,
+                id: s.new.id,
                 version: 1,
                 last_updated: self.now,
                 deleted: false,
-                body: Some(text),
-            })
-            .collect())
+                body: Some(s.text),
+            };
+            self.audit_write("create", Action::Create, &v, s.tags.patient_id.as_deref());
+            created.push(v);
+        }
+        Ok(created)
     }
 
     /// One multi-row INSERT of current rows; returns their pks in the chunk's order.
-    fn insert_current_rows(
-        &mut self,
-        chunk: &[(NewResource, String, Vec<IndexEntry>)],
-    ) -> FhirResult<Vec<i64>> {
+    fn insert_current_rows(&mut self, chunk: &[Stamped]) -> FhirResult<Vec<i64>> {
         let mut sql = String::from(
-            "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted) VALUES ",
+            "INSERT INTO resources (practice, rtype, id, version, last_updated, deleted, conf, patient_id, sealed_by) VALUES ",
         );
-        let mut params = Vec::with_capacity(chunk.len() * 6);
-        for (i, (r, _, _)) in chunk.iter().enumerate() {
+        let mut params = Vec::with_capacity(chunk.len() * 9);
+        for (i, s) in chunk.iter().enumerate() {
             sql.push_str(if i == 0 {
-                "(?, ?, ?, ?, ?, ?)"
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
             } else {
-                ", (?, ?, ?, ?, ?, ?)"
+                ", (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             });
             params.extend([
                 self.practice(),
-                r.rtype.as_str().into(),
-                r.id.as_str().into(),
+                s.new.rtype.as_str().into(),
+                s.new.id.as_str().into(),
                 SqlValue::Int(1),
                 SqlValue::Int(self.now),
                 SqlValue::Bool(false),
+                SqlValue::Int(s.tags.conf.level()),
+                s.tags.patient_id.clone().into(),
+                s.tags.sealed_by.clone().into(),
             ]);
         }
         // Neither database promises RETURNING rows in VALUES order, so match them by key.
@@ -466,7 +655,7 @@ impl Writer<'_> {
         }
         chunk
             .iter()
-            .map(|(r, _, _)| {
+            .map(|Stamped { new: r, .. }| {
                 by_key
                     .remove(&(r.rtype.clone(), r.id.clone()))
                     .ok_or_else(|| {
@@ -488,7 +677,17 @@ impl Writer<'_> {
     ) -> FhirResult<Option<ResourceVersion>> {
         match self.matches(rtype, criteria)?.as_slice() {
             [] => Ok(None),
-            [one] => Ok(Some(read_in(&mut *self.tx, self.ctx, rtype, &one.id)?)),
+            [one] => {
+                let (found, access) = read_checked(&mut *self.tx, self.ctx, rtype, &one.id)?;
+                // The match is returned to the client: that is a read.
+                let mut record = AuditRecord::new("read", Action::Read, Outcome::Success)
+                    .entity(format!("{}/_history/{}", found.reference(), found.version));
+                if let Some(p) = &access.patient_id {
+                    record = record.patient(p.as_str());
+                }
+                self.audit.push(record);
+                Ok(Some(found))
+            }
             several => Err(too_many(rtype, criteria, several.len())),
         }
     }
@@ -572,6 +771,17 @@ fn too_many(rtype: &str, criteria: &str, n: usize) -> FhirError {
     ))
 }
 
+/// A new resource stamped, indexed and tagged, ready for the bulk insert.
+struct Stamped {
+    new: NewResource,
+    text: String,
+    entries: Vec<IndexEntry>,
+    tags: Tags,
+    flags: Vec<Flag>,
+}
+
+const FLAG_COLUMNS: &[&str] = &["practice", "patient_id", "flag", "source"];
+
 const VERSION_COLUMNS: &[&str] = &[
     "res_pk",
     "practice",
@@ -603,8 +813,14 @@ impl Repository {
                     ctx,
                     dialect: self.store.dialect(),
                     now: crate::time::now_micros(),
+                    audit: Vec::new(),
+                    audit_as_one: None,
                 };
                 let value = f(&mut w)?;
+                let records = w.take_audit();
+                // Last, just before the commit: on PostgreSQL it takes the practice's
+                // audit lock, which should be held as briefly as possible.
+                AuditLog::append_in(tx.as_mut(), ctx, &records)?;
                 tx.commit()?;
                 Ok(value)
             })();

@@ -17,6 +17,7 @@
 
 pub mod role;
 pub mod scopes;
+pub mod tags;
 
 use crate::context::Purpose;
 

@@ -10,12 +10,31 @@
 //! - Entries are readable as FHIR AuditEvent (IHE Basic Audit Log Patterns).
 //!
 //! Entries never hold resource bodies or demographics: only ids, codes and the query.
+//! There is no switch to turn auditing off.
+//!
+//! Modules: [`entry`] (the canonical JSON and the chain hash), [`schema`] (tables and
+//! append-only triggers), `append` (chaining inside a transaction), `group_commit`,
+//! [`verify`](mod@verify), `render` and `query` (AuditEvent), `usage` (per-app counts).
+
+mod append;
+pub mod entry;
+mod events;
+mod group_commit;
+mod query;
+mod render;
+pub mod schema;
+mod usage;
+pub mod verify;
+
+pub use usage::ClientUsage;
+pub use verify::{BreakKind, ChainBreak, VerifyReport, verify};
 
 use crate::backend::{Dialect, Store, StoreError, Transaction};
 use crate::context::RequestContext;
 use crate::error::FhirResult;
 use crate::repository::SearchRequest;
 use crate::version::ResourceVersion;
+use group_commit::GroupCommit;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -123,7 +142,11 @@ impl AuditRecord {
     /// Adds every resource of a searchset or history Bundle, and their patients.
     pub fn with_bundle_entries(mut self, bundle: &Value) -> Self {
         let entries = bundle.get("entry").and_then(Value::as_array);
-        for resource in entries.into_iter().flatten().filter_map(|e| e.get("resource")) {
+        for resource in entries
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("resource"))
+        {
             let (Some(rtype), Some(id)) = (
                 resource.get("resourceType").and_then(Value::as_str),
                 resource.get("id").and_then(Value::as_str),
@@ -165,16 +188,21 @@ pub fn patient_of(rtype: &str, body: &Value) -> Option<String> {
     })
 }
 
-/// The audit log of a store. Owned by the [`crate::Repository`]; cheap to share.
+/// The audit log of a store. Owned by the [`crate::Repository`]; cheap to share. Its
+/// writer thread ends when the last clone is dropped.
 #[derive(Clone)]
 pub struct AuditLog {
     store: Arc<dyn Store>,
+    writer: Arc<GroupCommit>,
 }
 
 impl AuditLog {
     /// Starts the audit log's writer for `store`.
     pub fn start(store: Arc<dyn Store>) -> AuditLog {
-        AuditLog { store }
+        AuditLog {
+            writer: Arc::new(GroupCommit::start(store.clone())),
+            store,
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -183,40 +211,49 @@ impl AuditLog {
 
     /// Records `records` for `ctx` and returns once they are durable. An error means the
     /// event could not be audited, and the caller must not go on as if it had been.
+    ///
+    /// The records are written by the group commit's own write transaction: never call
+    /// this while holding a write transaction (on SQLite it would wait for itself).
     pub fn record(&self, ctx: &RequestContext, records: Vec<AuditRecord>) -> FhirResult<()> {
-        let _ = (ctx, records);
-        Ok(())
+        if records.is_empty() {
+            return Ok(());
+        }
+        Ok(self.writer.submit(ctx, records)?)
     }
 
     /// `AuditEvent?…`: the practice's entries as AuditEvent resources, newest first. The
     /// caller has checked that `ctx` may read AuditEvent; a patient context (the patient
     /// portal, `patient/AuditEvent.r`) sees only the entries about that patient.
     pub fn search_events(&self, ctx: &RequestContext, req: &SearchRequest) -> FhirResult<Value> {
-        let _ = (ctx, req);
-        Ok(serde_json::json!({"resourceType": "Bundle", "type": "searchset", "total": 0}))
+        events::search(self.store.as_ref(), ctx, req)
     }
 
     /// `AuditEvent/[id]`: one entry as an AuditEvent (NotFound outside the practice or
     /// the patient context).
     pub fn read_event(&self, ctx: &RequestContext, id: &str) -> FhirResult<ResourceVersion> {
-        let _ = ctx;
-        Err(crate::FhirError::NotFound(format!("AuditEvent/{id} is not known")))
+        events::read(self.store.as_ref(), ctx, id)
     }
 
     /// Appends `records` to `ctx.practice`'s chain inside `tx`, the transaction of the
-    /// change they describe.
+    /// change they describe. Call it last, just before commit: on PostgreSQL it locks the
+    /// practice's chain head until the transaction ends.
     pub fn append_in(
         tx: &mut dyn Transaction,
         ctx: &RequestContext,
         records: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        let _ = (tx, ctx, records);
-        Ok(())
+        let origin = entry::Origin::of(ctx);
+        let items: Vec<_> = records.iter().map(|r| (&origin, r)).collect();
+        append::append_entries(tx, &ctx.practice, &items)
+    }
+
+    /// Each app's use of `practice`'s records (requests, resources returned, last use).
+    pub fn client_usage(&self, practice: &str) -> Result<Vec<ClientUsage>, StoreError> {
+        usage::client_usage(self.store.as_ref(), practice)
     }
 }
 
 /// The audit tables, triggers and indexes (idempotent), appended to the schema.
 pub fn ddl(dialect: Dialect) -> Vec<String> {
-    let _ = dialect;
-    Vec::new()
+    schema::ddl(dialect)
 }

@@ -132,6 +132,10 @@ fn official_examples_round_trip(h: &Harness) {
             bundles.push((name, sent));
             continue;
         }
+        // The audit trail is written only by OpenGP itself (405 through the API).
+        if rtype == "AuditEvent" {
+            continue;
+        }
         let id = sent["id"].as_str().unwrap_or_default().to_string();
         if let Err(e) = h
             .repo

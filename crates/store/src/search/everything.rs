@@ -1,9 +1,10 @@
 //! `Patient/[id]/$everything`: the patient and every resource in their compartment,
-//! paged like a search.
+//! paged like a search, limited to what the requester may see.
 
 use super::Origin;
 use super::params::{self, Limits, Query, Summary, Total};
 use super::sql::{Cond, Selection, placeholders};
+use crate::audit::{Action, AuditRecord, Outcome};
 use crate::backend::{SqlValue, TxMode};
 use crate::context::RequestContext;
 use crate::error::{FhirError, FhirResult};
@@ -23,15 +24,17 @@ impl Repository {
         params: &[(String, String)],
         base_url: &str,
     ) -> FhirResult<Value> {
+        self.permit_some_reading(ctx, "everything")?;
         let mut tx = self.store.begin(ctx, TxMode::Read)?;
-        let found = tx.query(
-            "SELECT pk FROM resources WHERE practice = ? AND rtype = 'Patient' AND id = ? AND NOT deleted",
-            &[ctx.practice.as_str().into(), patient_id.into()],
-        )?;
-        drop(tx);
-        if found.is_empty() {
-            return Err(FhirError::NotFound(format!("Patient/{patient_id}")));
+        // The patient as a read sees it: hidden is unknown, restricted needs break-glass.
+        match crate::write::read_in(tx.as_mut(), ctx, "Patient", patient_id) {
+            Ok(_) => {}
+            Err(FhirError::Gone(_)) => {
+                return Err(FhirError::NotFound(format!("Patient/{patient_id}")));
+            }
+            Err(e) => return Err(e),
         }
+        drop(tx);
         let q = parse(ctx, patient_id, params, self.limits())?;
         let encoded = super::encode(params);
         let origin = Origin {
@@ -43,7 +46,13 @@ impl Repository {
             ),
             stored_query: format!("{STORED_PREFIX}{patient_id}?{encoded}"),
         };
-        self.run_query(ctx, &q, &origin)
+        let bundle = self.run_query(ctx, &q, &origin)?;
+        let record = AuditRecord::new("everything", Action::Execute, Outcome::Success)
+            .patient(patient_id)
+            .query(encoded)
+            .with_bundle_entries(&bundle);
+        self.audit_read(ctx, record)?;
+        Ok(bundle)
     }
 }
 
@@ -83,6 +92,7 @@ pub(crate) fn parse(
             }
         }
     }
+    filters.push(super::visibility::visibility(ctx, "r"));
     Ok(Query {
         selection: Selection {
             from: compartment(ctx, patient_id),

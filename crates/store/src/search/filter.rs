@@ -22,6 +22,10 @@ pub(crate) struct Scope<'a> {
     pub practice: &'a str,
     /// The server's FHIR base URL: references written as absolute URLs to it are local.
     pub base_url: &'a str,
+    /// Whose search it is: the resources a chain looks through must be visible to them
+    /// too, or a chain could find a hidden record by its content. `None` only in unit
+    /// tests of the SQL.
+    pub ctx: Option<&'a crate::context::RequestContext>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -583,11 +587,14 @@ fn chained(
         let Some(inner) = compile(&inner_scope, "t", chain, value)? else {
             continue;
         };
-        let base = vec![
+        let mut base = vec![
             Cond::new("t.practice = ?", vec![scope.practice.into()]),
             Cond::new("t.rtype = ?", vec![t.into()]),
             Cond::new("NOT t.deleted", vec![]),
         ];
+        if let Some(ctx) = scope.ctx {
+            base.push(super::visibility::visibility(ctx, "t"));
+        }
         let (from, filter) = super::sql::assemble("t", base, vec![inner]);
         let mut ids = Cond::new(
             format!("SELECT t.id FROM {} WHERE {}", from.sql, filter.sql),

@@ -1,9 +1,11 @@
 //! `_include` and `_revinclude`: the resources a page's matches reference, and those
-//! that reference them, each fetched with one query per include parameter.
+//! that reference them, each fetched with one query per include parameter, and only
+//! those the requester may see.
 
 use super::page::Found;
 use super::params::{Include, Query};
 use super::sql::placeholders;
+use super::visibility::visibility;
 use crate::backend::{SqlValue, Transaction};
 use crate::context::RequestContext;
 use crate::error::FhirResult;
@@ -85,6 +87,9 @@ fn forward_chunk(
     );
     let mut args: Vec<SqlValue> = src.iter().map(|f| SqlValue::Int(f.pk)).collect();
     args.push(ctx.practice.as_str().into());
+    let visible = visibility(ctx, "t");
+    sql.push_str(&format!(" AND ({})", visible.sql));
+    args.extend(visible.args);
     // The sources are already of the include's type: naming it again (x.rtype = ?)
     // would tempt SQLite onto the (rtype, param) index instead of res_pk.
     if let Some(p) = &inc.param {
@@ -145,6 +150,9 @@ fn reverse_chunk(
     );
     let mut args = ids;
     args.extend([SqlValue::from(target_type), ctx.practice.as_str().into()]);
+    let visible = visibility(ctx, "s");
+    sql.push_str(&format!(" AND ({})", visible.sql));
+    args.extend(visible.args);
     narrow(&mut sql, &mut args, inc);
     sql.push_str(" ORDER BY s.pk");
     tx.query(&sql, &args)?

@@ -14,7 +14,10 @@ mod include;
 mod page;
 mod params;
 mod sql;
+pub(crate) mod visibility;
 
+use crate::access::Interaction;
+use crate::audit::{Action, AuditRecord, Outcome};
 use crate::backend::{Transaction, TxMode};
 use crate::context::RequestContext;
 use crate::error::{FhirError, FhirResult};
@@ -24,6 +27,7 @@ use filter::Scope;
 use page::Found;
 use params::{Limits, Query, Summary, Total};
 use serde_json::Value;
+use sql::Cond;
 
 /// A resource that matches search criteria (its current version).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,12 +57,13 @@ pub(crate) fn find_matches(
         rtype: Some(rtype),
         practice: &ctx.practice,
         base_url: "",
+        ctx: Some(ctx),
     };
     let limits = Limits {
         default_count: usize::MAX,
         max_count: usize::MAX,
     };
-    let q = params::parse(&scope, &params, limits, false)?;
+    let q = parse_visible(ctx, &scope, &params, limits, false)?;
     let (sql, args) = q.selection.all_query();
     tx.query(&sql, &args)?
         .into_iter()
@@ -77,6 +82,27 @@ pub(crate) fn find_matches(
         .collect()
 }
 
+/// Parses a search and limits it to what `ctx` may see.
+fn parse_visible(
+    ctx: &RequestContext,
+    scope: &Scope,
+    params: &[(String, String)],
+    limits: Limits,
+    lenient: bool,
+) -> FhirResult<Query> {
+    let mut q = params::parse(scope, params, limits, lenient)?;
+    q.restrict_to(ctx);
+    Ok(q)
+}
+
+impl Query {
+    /// Adds the access rules of `ctx` to the selection (see [`visibility`]).
+    pub(crate) fn restrict_to(&mut self, ctx: &RequestContext) {
+        let filter = std::mem::replace(&mut self.selection.filter, Cond::all(vec![]));
+        self.selection.filter = Cond::all(vec![filter, visibility::visibility(ctx, "r")]);
+    }
+}
+
 /// Where a search's Bundle links point and what its snapshot records.
 pub(crate) struct Origin<'a> {
     pub base_url: &'a str,
@@ -87,8 +113,30 @@ pub(crate) struct Origin<'a> {
 }
 
 impl Repository {
-    /// A searchset Bundle for `req` (including `_getpages` page requests).
+    /// A searchset Bundle for `req` (including `_getpages` page requests), limited to
+    /// what `ctx` may see, and audited. A search of one type needs the search permission
+    /// for it; a search across types covers the types `ctx` may read.
     pub fn search(&self, ctx: &RequestContext, req: &SearchRequest) -> FhirResult<Value> {
+        let event = match &req.rtype {
+            Some(_) => "search-type",
+            None => "search-system",
+        };
+        match req.rtype.as_deref() {
+            Some(rtype) => self.permit(ctx, rtype, Interaction::Search, event)?,
+            None => self.permit_some_reading(ctx, event)?,
+        }
+        let bundle = match req.rtype.as_deref() {
+            Some("AuditEvent") => self.audit.search_events(ctx, req)?,
+            _ => self.search_visible(ctx, req)?,
+        };
+        let record = AuditRecord::new(event, Action::Execute, Outcome::Success)
+            .query(encode(&req.params))
+            .with_bundle_entries(&bundle);
+        self.audit_read(ctx, record)?;
+        Ok(bundle)
+    }
+
+    fn search_visible(&self, ctx: &RequestContext, req: &SearchRequest) -> FhirResult<Value> {
         if let Some((_, snapshot)) = req.params.iter().find(|(k, _)| k == "_getpages") {
             return self.search_page(ctx, req, snapshot);
         }
@@ -96,8 +144,9 @@ impl Repository {
             rtype: req.rtype.as_deref(),
             practice: &ctx.practice,
             base_url: &req.base_url,
+            ctx: Some(ctx),
         };
-        let q = params::parse(&scope, &req.params, self.limits(), req.lenient)?;
+        let q = parse_visible(ctx, &scope, &req.params, self.limits(), req.lenient)?;
         let path = req.rtype.as_deref().unwrap_or("");
         let encoded = encode(&req.params);
         let origin = Origin {
@@ -249,8 +298,9 @@ impl Repository {
             rtype,
             practice: &ctx.practice,
             base_url,
+            ctx: Some(ctx),
         };
-        params::parse(&scope, &params, self.limits(), true)
+        parse_visible(ctx, &scope, &params, self.limits(), true)
     }
 
     fn searchset(

@@ -3,6 +3,7 @@
 //! once, and every page is read from it.
 
 use super::sql::{Selection, placeholders};
+use super::visibility::{snapshot_owner, visibility};
 use crate::backend::{SqlValue, Transaction};
 use crate::context::RequestContext;
 use crate::error::{FhirError, FhirResult};
@@ -52,13 +53,17 @@ pub(crate) fn load_current(
     }
     let mut args: Vec<SqlValue> = pks.iter().map(|pk| SqlValue::Int(*pk)).collect();
     args.push(ctx.practice.as_str().into());
+    let visible = visibility(ctx, "r");
+    args.extend(visible.args);
     // Driven by the primary keys (CROSS JOIN fixes the order on SQLite): left to
     // itself, SQLite may scan the practice's rows on its index instead.
     let sql = format!(
         "SELECT r.pk, r.rtype, r.id, v.body FROM (SELECT pk FROM resources WHERE pk IN ({})) d \
          CROSS JOIN resources r CROSS JOIN resource_versions v \
-         WHERE r.pk = d.pk AND r.practice = ? AND NOT r.deleted AND r.practice = v.practice AND v.rtype = r.rtype AND v.id = r.id AND v.version = r.version",
-        placeholders(pks.len())
+         WHERE r.pk = d.pk AND r.practice = ? AND NOT r.deleted AND r.practice = v.practice AND v.rtype = r.rtype AND v.id = r.id AND v.version = r.version \
+         AND ({})",
+        placeholders(pks.len()),
+        visible.sql
     );
     let mut by_pk: std::collections::HashMap<i64, Found> = tx
         .query(&sql, &args)?
@@ -117,13 +122,14 @@ pub(crate) fn create_snapshot(
         rows
     };
     tx.execute(
-        "INSERT INTO search_snapshots (id, practice, created, total, query) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO search_snapshots (id, practice, created, total, query, owner) VALUES (?, ?, ?, ?, ?, ?)",
         &[
             id.as_str().into(),
             ctx.practice.as_str().into(),
             now.into(),
             total.into(),
             query.into(),
+            snapshot_owner(ctx).into(),
         ],
     )?;
     Ok(Snapshot {
@@ -134,7 +140,8 @@ pub(crate) fn create_snapshot(
     })
 }
 
-/// The snapshot `id` of this practice; NotFound if unknown, Gone once expired.
+/// The snapshot `id` of this practice, made by this requester with the same access;
+/// NotFound if unknown (or someone else's), Gone once expired.
 pub(crate) fn open_snapshot(
     tx: &mut dyn Transaction,
     ctx: &RequestContext,
@@ -143,8 +150,12 @@ pub(crate) fn open_snapshot(
     max_rows: usize,
 ) -> FhirResult<Snapshot> {
     let rows = tx.query(
-        "SELECT total, query, created FROM search_snapshots WHERE id = ? AND practice = ?",
-        &[id.into(), ctx.practice.as_str().into()],
+        "SELECT total, query, created FROM search_snapshots WHERE id = ? AND practice = ? AND owner = ?",
+        &[
+            id.into(),
+            ctx.practice.as_str().into(),
+            snapshot_owner(ctx).into(),
+        ],
     )?;
     let Some(row) = rows.into_iter().next() else {
         return Err(FhirError::NotFound(format!(
@@ -174,18 +185,25 @@ pub(crate) fn load_snapshot_page(
     offset: usize,
     count: usize,
 ) -> FhirResult<Vec<Found>> {
+    let visible = visibility(ctx, "r");
+    let mut args: Vec<SqlValue> = vec![
+        snapshot_id.into(),
+        (offset as i64).into(),
+        (offset.saturating_add(count) as i64).into(),
+        ctx.practice.as_str().into(),
+    ];
+    args.extend(visible.args);
+    // The rules are applied again: a resource may have become restricted since.
     let rows = tx.query(
-        "SELECT r.pk, v.rtype, v.id, v.body FROM search_snapshot_rows s \
-         CROSS JOIN resources r CROSS JOIN resource_versions v \
-         WHERE s.snapshot_id = ? AND s.pos >= ? AND s.pos < ? AND r.pk = s.res_pk AND r.practice = ? \
-         AND v.practice = r.practice AND v.rtype = r.rtype AND v.id = r.id AND v.version = s.version \
-         AND v.body IS NOT NULL ORDER BY s.pos",
-        &[
-            snapshot_id.into(),
-            (offset as i64).into(),
-            (offset.saturating_add(count) as i64).into(),
-            ctx.practice.as_str().into(),
-        ],
+        &format!(
+            "SELECT r.pk, v.rtype, v.id, v.body FROM search_snapshot_rows s \
+             CROSS JOIN resources r CROSS JOIN resource_versions v \
+             WHERE s.snapshot_id = ? AND s.pos >= ? AND s.pos < ? AND r.pk = s.res_pk AND r.practice = ? \
+             AND v.practice = r.practice AND v.rtype = r.rtype AND v.id = r.id AND v.version = s.version \
+             AND v.body IS NOT NULL AND ({}) ORDER BY s.pos",
+            visible.sql
+        ),
+        &args,
     )?;
     rows.into_iter().map(Found::from_row).collect()
 }

@@ -312,6 +312,7 @@ mod tests {
             rtype: Some("Patient"),
             practice: "A1",
             base_url: "http://x/fhir",
+            ctx: None,
         }
     }
     const LIMITS: Limits = Limits {
@@ -468,6 +469,7 @@ mod plan_shape {
             rtype: Some("Observation"),
             practice: "A1",
             base_url: "http://x/fhir",
+            ctx: None,
         };
         let params: Vec<(String, String)> = [
             ("date", "ge2020"),

@@ -5,6 +5,7 @@ fn scope() -> Scope<'static> {
         rtype: Some("Observation"),
         practice: "A1",
         base_url: "http://x/fhir",
+        ctx: None,
     }
 }
 
