@@ -28,6 +28,7 @@ pub fn cases() -> Vec<Case> {
         case!(search_pages_newest_first),
         case!(patient_context_sees_only_their_own_entries),
         case!(client_usage_counts_requests_and_resources),
+        case!(every_interaction_leaves_its_entry),
     ]
 }
 
@@ -692,4 +693,163 @@ fn client_usage_counts_requests_and_resources(h: &Harness) {
     assert_eq!(summary, [("app-1", 3, 4), ("app-2", 1, 1)]);
     assert!(usage.iter().all(|u| u.last_used > 0));
     assert_eq!(audit.client_usage("B82002").unwrap(), vec![]);
+}
+
+/// The entries recorded for one request id, as (event, outcome, entities, detail).
+fn entries_of(h: &Harness, request_id: &str) -> Vec<(String, String, Vec<String>, Option<String>)> {
+    query(h, "SELECT entry FROM audit_log ORDER BY seq", &[])
+        .into_iter()
+        .filter_map(|row| Entry::parse(row[0].as_str()?))
+        .filter(|e| e.request_id == request_id)
+        .map(|e| (e.event, e.outcome, e.entities, e.detail))
+        .collect()
+}
+
+/// Every FHIR interaction, allowed or refused, leaves an entry naming what it touched,
+/// tied to its request id.
+fn every_interaction_leaves_its_entry(h: &Harness) {
+    let gp = |n: &str| {
+        let mut ctx = clinician(h, "gp1", None);
+        ctx.request_id = n.to_string();
+        ctx
+    };
+    let desk = |n: &str| {
+        let mut ctx = RequestContext::new(
+            h.practice.clone(),
+            Actor::User("desk1".into()),
+            Purpose::Operations,
+        )
+        .with_access(Access::staff(StaffMember {
+            user_id: "desk1".into(),
+            role: Role::Receptionist,
+            practitioner: None,
+        }));
+        ctx.request_id = n.to_string();
+        ctx
+    };
+    let patient = serde_json::json!({"resourceType": "Patient", "name": [{"family": "Audited"}]});
+    let p = h
+        .repo
+        .create(&gp("create"), "Patient", patient.clone(), None)
+        .unwrap()
+        .resource
+        .id;
+    let obs = serde_json::json!({"resourceType": "Observation", "status": "final",
+        "code": {"text": "pulse"}, "subject": {"reference": format!("Patient/{p}")}});
+    let o = h
+        .repo
+        .create(&gp("create-obs"), "Observation", obs.clone(), None)
+        .unwrap()
+        .resource
+        .id;
+    h.repo.read(&gp("read"), "Patient", &p).unwrap();
+    h.repo.vread(&gp("vread"), "Patient", &p, "1").unwrap();
+    h.repo
+        .update(
+            &gp("update"),
+            "Patient",
+            &p,
+            super::with_id(patient, &p),
+            None,
+        )
+        .unwrap();
+    let search = |ctx: &RequestContext, rtype: Option<&str>| {
+        h.repo
+            .search(
+                ctx,
+                &SearchRequest {
+                    rtype: rtype.map(str::to_string),
+                    params: vec![("_id".into(), o.clone())],
+                    base_url: h.base_url().into(),
+                    lenient: false,
+                },
+            )
+            .unwrap()
+    };
+    search(&gp("search-type"), Some("Observation"));
+    search(&gp("search-system"), None);
+    h.repo
+        .history(
+            &gp("history"),
+            &crate::repository::HistoryRequest {
+                rtype: Some("Patient".into()),
+                id: Some(p.clone()),
+                params: vec![],
+                base_url: h.base_url().into(),
+            },
+        )
+        .unwrap();
+    h.repo
+        .everything(&gp("everything"), &p, &[], h.base_url())
+        .unwrap();
+    let refused = h.repo.read(&desk("refused"), "Observation", &o);
+    assert_eq!(refused.err().map(|e| e.status()), Some(403));
+    h.repo.delete(&gp("delete"), "Observation", &o).unwrap();
+
+    let patient_v = |v: u32| format!("Patient/{p}/_history/{v}");
+    let expect: Vec<(&str, &str, &str, Vec<String>)> = vec![
+        ("create", "create", "success", vec![patient_v(1)]),
+        ("read", "read", "success", vec![format!("Patient/{p}")]),
+        (
+            "vread",
+            "vread",
+            "success",
+            vec![format!("Patient/{p}/_history/1")],
+        ),
+        ("update", "update", "success", vec![patient_v(2)]),
+        (
+            "search-type",
+            "search-type",
+            "success",
+            vec![format!("Observation/{o}")],
+        ),
+        (
+            "search-system",
+            "search-system",
+            "success",
+            vec![format!("Observation/{o}")],
+        ),
+        (
+            "everything",
+            "everything",
+            "success",
+            vec![format!("Patient/{p}"), format!("Observation/{o}")],
+        ),
+        ("refused", "read", "refused", vec![]),
+        (
+            "delete",
+            "delete",
+            "success",
+            vec![format!("Observation/{o}/_history/2")],
+        ),
+    ];
+    for (request, event, outcome, entities) in expect {
+        let found = entries_of(h, request);
+        let entry = found
+            .iter()
+            .find(|e| e.0 == event)
+            .unwrap_or_else(|| panic!("no '{event}' entry for request {request}: {found:?}"));
+        assert_eq!(entry.1, outcome, "{request}: {entry:?}");
+        for e in &entities {
+            // A read may name the version it returned.
+            let named = entry
+                .2
+                .iter()
+                .any(|x| x == e || x.starts_with(&format!("{e}/_history/")));
+            assert!(named, "{request}: {e} missing from {entry:?}");
+        }
+        if outcome == "refused" {
+            assert!(
+                entry.3.as_deref().is_some_and(|d| !d.is_empty()),
+                "a refusal says why: {entry:?}"
+            );
+        }
+    }
+    let history = entries_of(h, "history");
+    assert!(
+        history
+            .iter()
+            .any(|e| e.0.starts_with("history") && e.2.len() == 2),
+        "history names both versions: {history:?}"
+    );
 }

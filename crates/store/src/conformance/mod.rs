@@ -108,6 +108,47 @@ pub fn all_cases() -> Vec<Case> {
     cases
 }
 
+/// After every case: the audit chain is intact, and every version the case wrote (by any
+/// interaction: create, update, delete, conditional, batch, transaction) is named by an
+/// audit entry.
+fn every_write_is_audited(h: &Harness) -> Result<(), libtest_mimic::Failed> {
+    let store = h.repo.store();
+    let report = crate::audit::verify(store.as_ref()).map_err(|e| e.to_string())?;
+    if let Some(broken) = report.broken {
+        return Err(format!("the audit chain is broken: {broken}").into());
+    }
+    let ctx = h.ctx();
+    let mut tx = store
+        .begin(&ctx, crate::backend::TxMode::Read)
+        .map_err(|e| e.to_string())?;
+    let mut audited = std::collections::HashSet::new();
+    for row in tx
+        .query("SELECT entry FROM audit_log", &[])
+        .map_err(|e| e.to_string())?
+    {
+        let text = row[0].as_str().unwrap_or_default();
+        let entry: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        for entity in entry["entities"].as_array().into_iter().flatten() {
+            audited.insert(entity.as_str().unwrap_or_default().to_string());
+        }
+    }
+    let versions = tx
+        .query("SELECT rtype, id, version FROM resource_versions", &[])
+        .map_err(|e| e.to_string())?;
+    for row in versions {
+        let reference = format!(
+            "{}/{}/_history/{}",
+            row[0].as_str().unwrap_or_default(),
+            row[1].as_str().unwrap_or_default(),
+            row[2].as_i64().unwrap_or_default()
+        );
+        if !audited.contains(&reference) {
+            return Err(format!("{reference} was written without an audit entry naming it").into());
+        }
+    }
+    Ok(())
+}
+
 /// Runs every case as its own test (libtest output and arguments: filters, `--list`,
 /// `--test-threads`), each on a store from `fresh_store`.
 pub fn run<F>(fresh_store: F) -> std::process::ExitCode
@@ -123,9 +164,13 @@ where
                 .name
                 .trim_start_matches("store::conformance::")
                 .to_string();
-            libtest_mimic::Trial::test(name, move || {
+            libtest_mimic::Trial::test(name.clone(), move || {
                 let harness = Harness::new(fresh_store());
                 (case.run)(&harness);
+                // The audit cases tamper with the chain on purpose.
+                if !name.starts_with("audit::") {
+                    every_write_is_audited(&harness)?;
+                }
                 Ok(())
             })
         })
