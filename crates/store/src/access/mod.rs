@@ -1,9 +1,10 @@
 //! Who may see and do what: the access rules, to be applied by every store operation
 //! whatever route it came from (API, clinician UI, portal, export).
 //!
-//! Status: this is the policy and its tests. The store does not enforce it yet: every
-//! request still acts with unrestricted access within its practice (issue 3 wires it
-//! into the SQL of reads, searches and writes, and adds the audit trail).
+//! The store enforces it in one place: the repository checks [`Access::refusal`] before
+//! every interaction (403), and every select of `resources` carries the SQL form of
+//! [`Access::sees`] (`search/visibility.rs`), so a hidden record is absent from reads
+//! (404), searches, includes, `$everything`, history and conditional matches alike.
 //!
 //! A request's [`Access`] combines
 //! - the staff member's job role ([`Role`]) and its activities,
