@@ -1,14 +1,17 @@
-//! The `opengp` command: `serve` runs the FHIR API, `bench` measures a store.
+//! The `opengp` command: `serve` runs the FHIR API, `bench` measures a store, `user`,
+//! `client` and `audit` administer accounts, apps and the audit trail.
 
 /// mimalloc: the store builds and drops many small JSON values per request; glibc's
 /// allocator spent about a third of ingest time in malloc and free.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod admin;
 mod bench;
 mod database;
 mod demo;
 
+use auth::{Auth, AuthConfig};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -33,6 +36,15 @@ enum Command {
     Serve(ServeArgs),
     /// Measure a store's write and search performance.
     Bench(bench::BenchArgs),
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Apps (OAuth clients).
+    #[command(subcommand)]
+    Client(admin::ClientCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(admin::AuditCommand),
 }
 
 #[derive(clap::Args)]
@@ -55,7 +67,7 @@ struct ServeArgs {
 }
 
 /// ODS codes are short upper-case alphanumeric codes (A81001, Y12345).
-fn parse_ods_code(s: &str) -> Result<String, String> {
+pub(crate) fn parse_ods_code(s: &str) -> Result<String, String> {
     if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(s.to_ascii_uppercase())
     } else {
@@ -75,6 +87,9 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(args) => serve(args),
         Command::Bench(args) => bench::run(args),
+        Command::User(c) => admin::user(c),
+        Command::Client(c) => admin::client(c),
+        Command::Audit(c) => admin::audit(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,10 +104,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let store = database::open(&args.database)?;
     tracing::info!(store = %store.describe(), "opened the store");
     let repo = Arc::new(Repository::new(store, RepositoryConfig::default()));
+    let config = AuthConfig {
+        fhir_base_url: args.base_url.clone(),
+        ..AuthConfig::default()
+    };
+    let auth = Arc::new(Auth::new(repo.clone(), config).map_err(|e| e.to_string())?);
     if args.demo {
         load_demo_on_first_start(&repo, &args.practice)?;
+        print_demo_accounts(&auth, &args.practice)?;
     }
-    let mut state = server::AppState::new(repo).with_practice(args.practice);
+    let mut state = server::AppState::new(repo, auth).with_practice(args.practice);
     if let Some(base) = args.base_url {
         state = state.with_base_url(base);
     }
@@ -114,6 +135,30 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// Makes sure the demo staff accounts exist and says how to use them. They are for
+/// demonstrations only: their passwords and authenticator secrets are public.
+fn print_demo_accounts(auth: &Auth, practice: &str) -> Result<(), String> {
+    let accounts = auth
+        .ensure_demo_accounts(practice)
+        .map_err(|e| format!("creating the demo accounts: {}", e.message))?;
+    println!("Demo staff accounts (sign in at /login; for demonstrations only):");
+    for a in &accounts {
+        println!(
+            "  {:<40} username={:<22} password={:<28} totp_secret={}",
+            a.role.display(),
+            a.username,
+            a.password,
+            a.totp_secret.as_deref().unwrap_or("-")
+        );
+    }
+    println!(
+        "API token: register an app with `opengp client add --database URL --scopes \"system/*.rs\"`, \
+         then POST grant_type=client_credentials to /oauth/token with its id and secret \
+         (HTTP Basic); send the access_token as Authorization: Bearer <token>."
+    );
+    Ok(())
 }
 
 /// Loads the demo practice unless the practice already has patients, so restarting with

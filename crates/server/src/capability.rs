@@ -35,7 +35,34 @@ pub fn capability_statement(base_url: &str) -> Value {
     static STATEMENT: OnceLock<Value> = OnceLock::new();
     let mut statement = STATEMENT.get_or_init(build).clone();
     statement["implementation"]["url"] = json!(base_url);
+    statement["rest"][0]["security"] = security(base_url);
     statement
+}
+
+/// The SMART on FHIR `security` element: OAuth 2.0 with SMART, and where its endpoints
+/// are (the `oauth-uris` extension; clients should prefer
+/// `.well-known/smart-configuration`).
+fn security(base_url: &str) -> Value {
+    let endpoints = crate::smart::Endpoints::of(base_url);
+    json!({
+        "extension": [{
+            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+            "extension": [
+                { "url": "authorize", "valueUri": endpoints.authorize },
+                { "url": "token", "valueUri": endpoints.token },
+                { "url": "revoke", "valueUri": endpoints.revoke },
+            ],
+        }],
+        "cors": false,
+        "service": [{
+            "coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                "code": "SMART-on-FHIR",
+            }],
+            "text": "OAuth 2.0 bearer tokens (SMART App Launch v2, SMART Backend Services)",
+        }],
+        "description": "Every interaction except metadata needs an OAuth 2.0 bearer token.",
+    })
 }
 
 fn build() -> Value {
@@ -123,6 +150,12 @@ mod tests {
         let cs = capability_statement("http://example.org/fhir");
         assert_eq!(cs["fhirVersion"], "4.0.1");
         assert_eq!(cs["implementation"]["url"], "http://example.org/fhir");
+        let security = &cs["rest"][0]["security"];
+        assert_eq!(security["service"][0]["coding"][0]["code"], "SMART-on-FHIR");
+        assert_eq!(
+            security["extension"][0]["extension"][1]["valueUri"],
+            "http://example.org/oauth/token"
+        );
         let patient = cs["rest"][0]["resource"]
             .as_array()
             .unwrap()

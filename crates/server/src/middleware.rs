@@ -1,12 +1,13 @@
 //! Layers around every route: request ids, logging without patient data, panics turned
 //! into 500s, and OperationOutcome bodies for errors axum produces itself.
 
-use crate::context::REQUEST_ID;
+use crate::context::{REQUEST_ID, request_context};
 use crate::error::ApiError;
 use crate::respond::outcome_response;
+use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
-use axum::http::header::{ALLOW, CONTENT_TYPE};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,9 +16,43 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Level, Span};
+
+/// Authenticates a FHIR request (see [`request_context`]) and applies the app's rate
+/// limit; the handlers find the [`store::RequestContext`] in the request's extensions.
+pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let authenticated = match request_context(&parts, &state).await {
+        Ok(a) => a,
+        Err(refusal) => return refusal,
+    };
+    if let Err(wait) = state.limiter.check(
+        &authenticated.client_id,
+        authenticated.rate_limit_per_minute,
+    ) {
+        return too_many_requests(wait);
+    }
+    parts.extensions.insert(authenticated.ctx);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+fn too_many_requests(wait: Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut response = outcome_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        &[Issue::error(
+            "throttled",
+            format!("the app has used its request limit: try again in {seconds} s"),
+        )],
+    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+}
 
 /// Keeps the client's `x-request-id` if it is a short plain token (it goes into the log),
 /// otherwise assigns a new one; the response carries it back.

@@ -1,5 +1,7 @@
 //! What the server is configured with.
 
+use crate::rate_limit::RateLimiter;
+use auth::Auth;
 use std::sync::Arc;
 use store::Repository;
 
@@ -7,24 +9,31 @@ use store::Repository;
 /// Bundle fits, an accidental upload of a disk image does not).
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
-/// The practice a server acts for until sign-in chooses it per request.
+/// The practice a server acts for: its staff sign in to it. Apps act for the practice
+/// their registration belongs to.
 pub const DEFAULT_PRACTICE: &str = "A81001";
 
 #[derive(Clone)]
 pub struct AppState {
     pub repo: Arc<Repository>,
+    /// Sign-in, sessions and the OAuth authorization server.
+    pub auth: Arc<Auth>,
+    /// Requests per minute per app.
+    pub limiter: Arc<RateLimiter>,
     /// The public base URL of the FHIR API (`https://gp.example/fhir`), used in Location
     /// headers and Bundle links. `None`: `http://{Host header}/fhir`.
     pub base_url: Option<String>,
     pub body_limit: usize,
-    /// ODS code of the practice whose records this server holds.
+    /// ODS code of the practice whose staff sign in to this server.
     pub practice: String,
 }
 
 impl AppState {
-    pub fn new(repo: Arc<Repository>) -> Self {
+    pub fn new(repo: Arc<Repository>, auth: Arc<Auth>) -> Self {
         AppState {
             repo,
+            auth,
+            limiter: Arc::new(RateLimiter::default()),
             base_url: None,
             body_limit: DEFAULT_BODY_LIMIT,
             practice: DEFAULT_PRACTICE.to_string(),

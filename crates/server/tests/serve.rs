@@ -11,7 +11,8 @@ async fn serves_over_tcp_and_shuts_down_gracefully() {
         Arc::new(store),
         RepositoryConfig::default(),
     ));
-    let state = server::AppState::new(repo).with_base_url("https://gp.example/fhir/");
+    let auth = Arc::new(auth::Auth::new(repo.clone(), auth::AuthConfig::default()).unwrap());
+    let state = server::AppState::new(repo, auth).with_base_url("https://gp.example/fhir/");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -80,25 +80,8 @@ impl fmt::Display for DemoSummary {
                 self.already_present
             )?;
         }
-        if !self.patients.is_empty() {
-            // The fullest records first: they show the most.
-            let mut patients: Vec<&ExamplePatient> = self.patients.iter().collect();
-            patients.sort_by_key(|p| std::cmp::Reverse(p.resources));
-            writeln!(f, "  Patients to try:")?;
-            for p in patients.iter().take(5) {
-                writeln!(
-                    f,
-                    "    Patient/{}  {} (born {}, NHS number {}, {} resources)",
-                    p.id, p.name, p.birth_date, p.nhs_number, p.resources
-                )?;
-            }
-            if let Some(p) = patients.first() {
-                let family = p.name.rsplit(' ').next().unwrap_or_default();
-                writeln!(f, "  e.g. GET /fhir/Patient?family={family}")?;
-                writeln!(f, "       GET /fhir/Observation?subject=Patient/{}", p.id)?;
-                writeln!(f, "       GET /fhir/Patient/{}/$everything", p.id)?;
-            }
-        }
+        // Counts only: names, NHS numbers and birth dates stay out of stdout and logs.
+        writeln!(f, "  {} patients loaded", self.patients.len())?;
         Ok(())
     }
 }

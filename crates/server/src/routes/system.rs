@@ -4,21 +4,27 @@ use super::blocking;
 use super::type_level::run_search;
 use crate::body::ResourceBody;
 use crate::capability::capability_statement;
-use crate::context::Fhir;
+use crate::context::{Fhir, base_url};
 use crate::error::ApiError;
+use crate::negotiate::output_format;
+use crate::query::QueryParams;
 use crate::respond::json_response;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 
-/// `GET /fhir/metadata`
-pub async fn metadata(fhir: Fhir) -> Response {
-    json_response(
+/// `GET /fhir/metadata` (public: clients read it before they have a token).
+pub async fn metadata(State(state): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
+    let query = QueryParams::from_query(parts.uri.query())?;
+    let output = output_format(&parts.headers, query.format.as_deref(), query.pretty)?;
+    let base = base_url(&parts, &state);
+    Ok(json_response(
         StatusCode::OK,
-        fhir.output,
-        &capability_statement(&fhir.base),
-    )
+        output,
+        &capability_statement(&base),
+    ))
 }
 
 /// `GET /fhir?params`: a search across all types, and the `_getpages` links of paged

@@ -1,19 +1,34 @@
-//! An in-process API over a fresh SQLite store, and helpers to call it.
+//! An in-process API over a fresh SQLite store, and helpers to call it. Requests carry
+//! the bearer token of a back-end app registered with `system/*.cruds` unless they set
+//! their own `Authorization` header or go through [`Api::send_without_token`].
 #![allow(dead_code)]
 
+use auth::{Auth, AuthConfig, Clock, NewClient, RegisteredClient, TokenRequest};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use store::{Repository, RepositoryConfig};
+use store::{Repository, RepositoryConfig, RequestContext};
 use tower::ServiceExt;
 
 pub const BASE: &str = "http://localhost/fhir";
+/// The redirect URI test apps are registered with.
+pub const REDIRECT_URI: &str = "http://localhost:9999/callback";
 
+pub const PRACTICE: &str = server::DEFAULT_PRACTICE;
+
+#[derive(Clone)]
 pub struct Api {
     router: Router,
+    pub repo: Arc<Repository>,
+    pub auth: Arc<Auth>,
+    /// The clock of sign-in and tokens (manual: tests move it on to expire things).
+    pub clock: Clock,
+    /// The token sent with every request that has no `Authorization` header.
+    pub token: Option<String>,
 }
 
 impl Api {
@@ -23,12 +38,91 @@ impl Api {
             Arc::new(store),
             RepositoryConfig::default(),
         ));
+        let clock = Clock::manual(chrono::Utc::now().timestamp());
+        let config = AuthConfig {
+            clock: clock.clone(),
+            ..AuthConfig::default()
+        };
+        let auth = Arc::new(Auth::new(repo.clone(), config).expect("auth tables"));
+        let state = server::AppState::new(repo.clone(), auth.clone());
+        let mut api = Api {
+            router: server::router(state),
+            repo,
+            auth,
+            clock,
+            token: None,
+        };
+        let app = api.register_client("test back-end", "system/*.cruds", 0, true);
+        api.token = Some(api.client_credentials(&app, "system/*.cruds"));
+        api
+    }
+
+    /// The same API, sending no token unless a request brings its own.
+    pub fn anonymous(&self) -> Api {
         Api {
-            router: server::router(server::AppState::new(repo)),
+            token: None,
+            ..self.clone()
         }
     }
 
-    pub async fn send(&self, req: Request<Body>) -> Reply {
+    /// The same API with `token` sent by default.
+    pub fn with_token(&self, token: &str) -> Api {
+        Api {
+            token: Some(token.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// Registers an app in the test practice (`rate_limit` 0: unlimited).
+    pub fn register_client(
+        &self,
+        name: &str,
+        scopes: &str,
+        rate_limit: u32,
+        confidential: bool,
+    ) -> RegisteredClient {
+        self.auth
+            .register_client(
+                &RequestContext::system(PRACTICE),
+                NewClient {
+                    name: name.into(),
+                    scopes: scopes.into(),
+                    redirect_uris: vec![REDIRECT_URI.into()],
+                    confidential,
+                    rate_limit_per_minute: rate_limit,
+                },
+            )
+            .expect("client registered")
+    }
+
+    /// An access token for a confidential app, straight from the authorization server.
+    pub fn client_credentials(&self, app: &RegisteredClient, scope: &str) -> String {
+        self.auth
+            .token(
+                &TokenRequest {
+                    grant_type: "client_credentials".into(),
+                    scope: Some(scope.into()),
+                    client_id: Some(app.client_id.clone()),
+                    client_secret: app.client_secret.clone(),
+                    ..TokenRequest::default()
+                },
+                None,
+            )
+            .expect("token issued")
+            .access_token
+    }
+
+    pub async fn send_without_token(&self, req: Request<Body>) -> Reply {
+        self.anonymous().send(req).await
+    }
+
+    pub async fn send(&self, mut req: Request<Body>) -> Reply {
+        if let Some(token) = &self.token
+            && !req.headers().contains_key(AUTHORIZATION)
+        {
+            let value = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+            req.headers_mut().insert(AUTHORIZATION, value);
+        }
         let response = self
             .router
             .clone()

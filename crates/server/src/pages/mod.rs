@@ -1,0 +1,56 @@
+//! OpenGP's own pages: staff sign-in (password, then authenticator code), sign-out, the
+//! home page, and the consent page of the OAuth authorization endpoint. Plain HTML
+//! forms that work without JavaScript.
+
+pub mod consent;
+pub mod form;
+pub mod home;
+pub mod html;
+pub mod login;
+pub mod session;
+
+use crate::state::AppState;
+use auth::{AuthError, ErrorKind};
+
+/// Runs an `Auth` call on the blocking pool (it reads and writes the database).
+pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, AuthError>
+where
+    F: FnOnce(&auth::Auth) -> Result<T, AuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    let auth = state.auth.clone();
+    tokio::task::spawn_blocking(move || f(&auth))
+        .await
+        .unwrap_or_else(|_| {
+            Err(AuthError::new(
+                ErrorKind::Internal,
+                "the sign-in service failed",
+            ))
+        })
+}
+
+/// Where to go after signing in: a path on this server only (never `//host` or an
+/// absolute URL, which would make the sign-in page an open redirect).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_server() {
+        assert_eq!(
+            safe_next(Some("/oauth/authorize?x=1")),
+            "/oauth/authorize?x=1"
+        );
+        for bad in ["//evil.example", "https://evil.example", "/\\evil", "evil"] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}
