@@ -45,6 +45,12 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
+    /// Print the current authenticator (TOTP) code for a base32 secret, as an
+    /// authenticator app would: for the demo accounts and for testing.
+    Totp {
+        /// The account's TOTP secret (base32), as printed by `user add` or `serve --demo`.
+        secret: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
         Command::User(c) => admin::user(c),
         Command::Client(c) => admin::client(c),
         Command::Audit(c) => admin::audit(c),
+        Command::Totp { secret } => print_totp(&secret),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -137,13 +144,27 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     })
 }
 
+fn print_totp(secret: &str) -> Result<(), String> {
+    let key = auth::totp::base32_decode(secret)
+        .ok_or("the secret is not base32 (letters A-Z and digits 2-7)")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    println!("{}", auth::totp::code(&key, now));
+    Ok(())
+}
+
 /// Makes sure the demo staff accounts exist and says how to use them. They are for
 /// demonstrations only: their passwords and authenticator secrets are public.
 fn print_demo_accounts(auth: &Auth, practice: &str) -> Result<(), String> {
     let accounts = auth
         .ensure_demo_accounts(practice)
         .map_err(|e| format!("creating the demo accounts: {}", e.message))?;
-    println!("Demo staff accounts (sign in at /login; for demonstrations only):");
+    println!(
+        "Demo staff accounts (sign in at /login; for demonstrations only; `opengp totp SECRET` \
+         prints the authenticator code):"
+    );
     for a in &accounts {
         println!(
             "  {:<40} username={:<22} password={:<28} totp_secret={}",
@@ -202,6 +223,17 @@ mod tests {
         assert_eq!(args.practice, "A81001");
         assert!(!args.demo && args.base_url.is_none());
         assert!(Cli::try_parse_from(["opengp", "serve", "--practice", "A8 1001"]).is_err());
+    }
+
+    #[test]
+    fn totp_takes_a_base32_secret_and_refuses_anything_else() {
+        let Command::Totp { secret } =
+            Cli::parse_from(["opengp", "totp", "JBSWY3DPEHPK3PXP"]).command
+        else {
+            panic!("not totp")
+        };
+        assert!(print_totp(&secret).is_ok());
+        assert!(print_totp("not-base32!").unwrap_err().contains("base32"));
     }
 
     fn patient_count(repo: &Repository, practice: &str) -> u64 {

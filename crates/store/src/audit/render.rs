@@ -13,6 +13,8 @@ const RESTFUL: &str = "http://hl7.org/fhir/restful-interaction";
 const OPENGP_EVENT: &str = "https://opengp.org.uk/CodeSystem/audit-event";
 const ACT_REASON: &str = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 const ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
+/// IHE BALP's entity types (the request id).
+const BALP_ENTITY_TYPE: &str = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType";
 const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
 const RESOURCE_TYPES: &str = "http://hl7.org/fhir/resource-types";
 const SECURITY_ROLE_TYPE: &str = "http://terminology.hl7.org/CodeSystem/extra-security-role-type";
@@ -229,6 +231,13 @@ fn entities(entry: &Entry, patient_view: Option<&str>, private_to_viewer: bool) 
             "query": base64::engine::general_purpose::STANDARD.encode(query),
         }));
     }
+    if private_to_viewer && !entry.request_id.is_empty() {
+        // BALP: the request id (X-Request-Id) ties the event to the server's logs.
+        entities.push(json!({
+            "what": { "identifier": { "value": entry.request_id } },
+            "type": coding(BALP_ENTITY_TYPE, "XrequestId", Some("X-Request-Id")),
+        }));
+    }
     if let (Some(reason), true) = (&entry.break_glass, private_to_viewer) {
         let detail = json!([{ "type": "break-glass-reason", "valueString": reason }]);
         let patient_entity = entities.iter_mut().find(|e| e["role"]["code"] == "1");
@@ -319,6 +328,14 @@ mod tests {
                     .detail("why");
                 let rendered = audit_event(&entry(record), None);
                 assert_eq!(errors(&rendered), vec![], "{event}: {rendered:#}");
+                let request_ids: Vec<&Value> = rendered["entity"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e["type"]["code"] == "XrequestId")
+                    .map(|e| &e["what"]["identifier"]["value"])
+                    .collect();
+                assert_eq!(request_ids, vec!["req-1"], "{rendered:#}");
             }
         }
     }
