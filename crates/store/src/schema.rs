@@ -146,6 +146,7 @@ pub fn upgrade(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreEr
         )?;
     }
     let mut added_patient_id = false;
+    let mut added_conf = false;
     for (table, column, definition) in ADDED_COLUMNS {
         if !has_column(tx, dialect, table, column)? {
             tx.execute(
@@ -153,6 +154,7 @@ pub fn upgrade(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreEr
                 &[],
             )?;
             added_patient_id |= *column == "patient_id";
+            added_conf |= *table == "resources" && *column == "conf";
         }
     }
     tx.execute(
@@ -161,6 +163,74 @@ pub fn upgrade(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreEr
     )?;
     if added_patient_id {
         backfill_patient_ids(tx)?;
+    }
+    if added_conf {
+        backfill_sensitivity(tx)?;
+    }
+    Ok(())
+}
+
+/// Tags the sensitive records already stored, by the rules new writes use
+/// ([`crate::access::tags`]): confidentiality from their `_security` labels and sensitive
+/// SNOMED CT codes (both already in the token index), and the patient flags of current
+/// Patients and Consents. Entries sealed before there were seals have no author: only
+/// break-glass opens them.
+fn backfill_sensitivity(tx: &mut dyn Transaction) -> Result<(), StoreError> {
+    use crate::access::{CONFIDENTIALITY_SYSTEM, tags};
+    let labelled = |code: &str| {
+        format!(
+            "SELECT res_pk FROM idx_token WHERE param = '_security' AND system = '{CONFIDENTIALITY_SYSTEM}' AND code = '{code}'"
+        )
+    };
+    let codes = tags::SENSITIVE_CONCEPTS
+        .iter()
+        .map(|(code, _)| format!("'{code}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tx.execute(
+        &format!(
+            "UPDATE resources SET conf = 1 WHERE pk IN ({}) OR pk IN (SELECT res_pk FROM idx_token \
+             WHERE param IN ('code', 'category') AND system = 'http://snomed.info/sct' AND code IN ({codes}))",
+            labelled("R")
+        ),
+        &[],
+    )?;
+    tx.execute(
+        &format!(
+            "UPDATE resources SET conf = 2 WHERE pk IN ({})",
+            labelled("V")
+        ),
+        &[],
+    )?;
+    let rows = tx.query(
+        "SELECT r.practice, r.rtype, r.id, r.patient_id, v.body FROM resources r \
+         JOIN resource_versions v ON v.practice = r.practice AND v.rtype = r.rtype AND v.id = r.id AND v.version = r.version \
+         WHERE r.rtype IN ('Patient', 'Consent') AND NOT r.deleted",
+        &[],
+    )?;
+    for row in rows {
+        let text = |i: usize| row[i].as_str().unwrap_or_default();
+        let Ok(body) = serde_json::from_str::<serde_json::Value>(text(4)) else {
+            continue;
+        };
+        let Some(source) = tags::flag_source(text(1), text(2)) else {
+            continue;
+        };
+        tx.execute(
+            "DELETE FROM patient_flags WHERE practice = ? AND source = ?",
+            &[text(0).into(), source.as_str().into()],
+        )?;
+        for flag in tags::flags(text(1), &body, row[3].as_str()) {
+            tx.execute(
+                "INSERT INTO patient_flags (practice, patient_id, flag, source) VALUES (?, ?, ?, ?)",
+                &[
+                    text(0).into(),
+                    flag.patient_id.as_str().into(),
+                    flag.flag.into(),
+                    source.as_str().into(),
+                ],
+            )?;
+        }
     }
     Ok(())
 }

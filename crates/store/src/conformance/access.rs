@@ -791,6 +791,14 @@ fn search_pages_belong_to_their_requester(h: &Harness) {
 /// works out each resource's patient, so patient contexts see their records again.
 fn a_database_from_before_the_access_tags_is_upgraded(h: &Harness) {
     seed(h);
+    put(h, "Procedure", "top", termination("p1"));
+    put(
+        h,
+        "Patient",
+        "ps",
+        labelled(json!({"resourceType": "Patient"}), "R"),
+    );
+    put(h, "Consent", "no", dissent("p2", "active"));
     let store = h.repo.store();
     let mut tx = store.begin(&h.ctx(), crate::TxMode::Write).unwrap();
     tx.execute("DROP INDEX resources_by_patient", &[]).unwrap();
@@ -801,6 +809,15 @@ fn a_database_from_before_the_access_tags_is_upgraded(h: &Harness) {
     tx.commit().unwrap();
     crate::schema::upgrade_store(store.as_ref()).unwrap();
     crate::schema::upgrade_store(store.as_ref()).expect("the upgrade can run again");
+    // Sensitive records stored before the upgrade are still protected after it.
+    let admin = staff(h, Role::AdminClinicalSupport, "ad");
+    assert_eq!(status(h.repo.read(&admin, "Procedure", "top")), 404);
+    assert_eq!(status(h.repo.read(&admin, "Patient", "ps")), 404);
+    assert_eq!(status(h.repo.read(&gp(h, "g1"), "Procedure", "top")), 200);
+    let mut sharing = app(h, "system/Observation.rs", None, None);
+    sharing.purpose = Purpose::Sharing;
+    assert!(found(h, &sharing, Some("Observation"), &[]).contains(&"Observation/o1".to_string()));
+    assert!(!found(h, &sharing, Some("Observation"), &[]).contains(&"Observation/o2".to_string()));
     let portal = app(h, "patient/*.rs", None, Some("p1"));
     let mut mine = found(h, &portal, None, &[]);
     mine.sort();
