@@ -143,9 +143,13 @@ impl Auth {
                 self.now().into(),
             ],
         )?;
-        tx.commit()?;
         let detail = format!("app {client_id} registered with scopes {scopes}");
-        self.audit(admin, event("client-admin", Outcome::Success, detail))?;
+        self.audit_in(
+            tx.as_mut(),
+            admin,
+            event("client-admin", Outcome::Success, detail),
+        )?;
+        tx.commit()?;
         Ok(RegisteredClient {
             client_id,
             client_secret,

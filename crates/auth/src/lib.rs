@@ -114,8 +114,20 @@ impl Auth {
         self.config.clock.now_micros()
     }
 
-    /// Records one event; it is called after the change has committed (SQLite has a
-    /// single writer, and the audit log writes in a transaction of its own).
+    /// Records an account or app change in the transaction that makes it, so the change
+    /// never stands unaudited.
+    fn audit_in(
+        &self,
+        tx: &mut dyn Transaction,
+        ctx: &RequestContext,
+        record: AuditRecord,
+    ) -> Result<(), AuthError> {
+        Ok(store::AuditLog::append_in(tx, ctx, &[record])?)
+    }
+
+    /// Records one event after its transaction has committed (SQLite has a single
+    /// writer, and the audit log's group commit writes in a transaction of its own). For
+    /// refusals and for sign-in steps and tokens, which are not handed out if this fails.
     fn audit(&self, ctx: &RequestContext, record: AuditRecord) -> Result<(), AuthError> {
         self.repo.audit().record(ctx, vec![record]).map_err(|e| {
             tracing::error!(event = "audit", error = %e, "an authentication event could not be audited");

@@ -217,8 +217,8 @@ impl Auth {
                 self.now().into(),
             ],
         )?;
-        tx.commit()?;
-        self.audit(
+        self.audit_in(
+            tx.as_mut(),
             admin,
             event(
                 "user-admin",
@@ -230,6 +230,7 @@ impl Auth {
                 ),
             ),
         )?;
+        tx.commit()?;
         let totp = totp_secret.map(|s| TotpEnrolment::new(&user.username, s));
         Ok(AddedUser { user, totp })
     }
@@ -259,8 +260,8 @@ impl Auth {
                 user_id.into(),
             ],
         )?;
-        tx.commit()?;
-        self.audit(
+        self.audit_in(
+            tx.as_mut(),
             admin,
             event(
                 "user-admin",
@@ -272,6 +273,7 @@ impl Auth {
                 ),
             ),
         )?;
+        tx.commit()?;
         Ok(new_secret.map(|s| TotpEnrolment::new(&record.user.username, &s)))
     }
 

@@ -22,6 +22,7 @@ backends!(
     signing_out_ends_the_session,
     demo_accounts_are_created_once_and_can_sign_in,
     accounts_need_a_long_password_and_a_practice_manager,
+    account_and_app_changes_and_sign_ins_are_in_the_audit_trail,
 );
 
 fn a_receptionist_signs_in_with_a_password_and_not_with_a_wrong_one(store: Arc<dyn Store>) {
@@ -321,4 +322,61 @@ fn accounts_need_a_long_password_and_a_practice_manager(store: Arc<dyn Store>) {
     f.auth.add_user(&admin(), new(PASSWORD)).unwrap();
     let taken = f.auth.add_user(&admin(), new(PASSWORD)).unwrap_err();
     assert!(taken.message.contains("taken"));
+}
+
+/// Events of the practice's audit trail, oldest first, as (event, outcome, detail).
+fn audit_events(f: &common::Fixture) -> Vec<(String, String, String)> {
+    let ctx = admin();
+    let mut tx = f.repo.store().begin(&ctx, store::TxMode::Read).unwrap();
+    tx.query(
+        "SELECT entry FROM audit_log WHERE practice = ? ORDER BY seq",
+        &[PRACTICE.into()],
+    )
+    .unwrap()
+    .into_iter()
+    .map(|row| {
+        let entry: serde_json::Value = serde_json::from_str(row[0].as_str().unwrap()).unwrap();
+        let text = |k: &str| entry[k].as_str().unwrap_or_default().to_string();
+        (text("event"), text("outcome"), text("detail"))
+    })
+    .collect()
+}
+
+fn account_and_app_changes_and_sign_ins_are_in_the_audit_trail(store: Arc<dyn Store>) {
+    let f = fixture(store);
+    let added = f.add_user("rec.one", Role::Receptionist);
+    f.auth
+        .set_role(&admin(), &added.user.id, Role::PracticeManager)
+        .unwrap();
+    f.auth
+        .register_client(
+            &admin(),
+            auth::NewClient {
+                name: "Audited app".into(),
+                scopes: "system/Patient.rs".into(),
+                redirect_uris: vec![],
+                confidential: true,
+                rate_limit_per_minute: 60,
+            },
+        )
+        .unwrap();
+    f.password_step("rec.one", "not the password").unwrap_err();
+    let events = audit_events(&f);
+    let has = |event: &str, outcome: &str, words: &str| {
+        events
+            .iter()
+            .any(|(e, o, d)| e == event && o == outcome && d.contains(words))
+    };
+    assert!(
+        has("user-admin", "success", "created with role R8009"),
+        "{events:?}"
+    );
+    assert!(has("user-admin", "success", "role changed"), "{events:?}");
+    assert!(
+        has("client-admin", "success", "system/Patient.rs"),
+        "{events:?}"
+    );
+    assert!(has("login", "refused", "wrong password"), "{events:?}");
+    let verified = store::audit::verify(f.repo.store().as_ref()).unwrap();
+    assert_eq!(verified.broken, None);
 }
