@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs the test suite with the PostgreSQL backend included:
-#   scripts/test.sh                     # cargo test --workspace
+#   scripts/test.sh                     # cargo test --workspace, then the browser tests
 #   scripts/test.sh -p store-postgres   # or these arguments to cargo test instead
 #
-# The README's test command is `cargo test --workspace`; without OPENGP_TEST_POSTGRES the
-# PostgreSQL tests print a note and skip. This script starts the local PostgreSQL if it is
+# This is the README's test command. (`cargo test --workspace` alone runs the Rust tests;
+# without OPENGP_TEST_POSTGRES the PostgreSQL tests print a note and skip.) This script starts the local PostgreSQL if it is
 # down, creates a throwaway database, points OPENGP_TEST_POSTGRES at it, runs the tests
 # and drops the database again. If OPENGP_TEST_POSTGRES is already set, that database is
 # used as it is.
@@ -78,6 +78,12 @@ fi
 
 if [ "$#" -eq 0 ]; then
     cargo test --workspace
+    # The whole suite includes the browser tests (headless Chromium).
+    if [ "${OPENGP_SKIP_E2E:-}" = "1" ]; then
+        log "OPENGP_SKIP_E2E=1: the browser tests (scripts/e2e.sh) are skipped"
+    else
+        scripts/e2e.sh
+    fi
 else
     cargo test "$@"
 fi

@@ -8,8 +8,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admin;
 mod bench;
+mod bench_workspace;
 mod database;
 mod demo;
+mod national;
 
 use auth::{Auth, AuthConfig};
 use clap::{Parser, Subcommand};
@@ -36,6 +38,12 @@ enum Command {
     Serve(ServeArgs),
     /// Measure a store's write and search performance.
     Bench(bench::BenchArgs),
+    /// Measure the clinician's workspace: patient search as you type at 100,000
+    /// patients, and the record page of a patient with 20 years of history.
+    BenchWorkspace(bench_workspace::WorkspaceBenchArgs),
+    /// SNOMED CT: import a licensed RF2 release for coded entry.
+    #[command(subcommand)]
+    Terminology(national::TerminologyCommand),
     /// Staff accounts.
     #[command(subcommand)]
     User(admin::UserCommand),
@@ -64,12 +72,28 @@ struct ServeArgs {
     /// Load the demo practice on first start (when the practice has no patients yet).
     #[arg(long)]
     demo: bool,
+    /// How many patients the demo practice has (with --demo).
+    #[arg(long, value_name = "N", default_value_t = demo::DEMO_PATIENTS, value_parser = parse_demo_patients)]
+    demo_patients: usize,
     /// ODS code of the practice this server holds records for.
     #[arg(long, value_name = "ODS", default_value = server::DEFAULT_PRACTICE, value_parser = parse_ods_code)]
     practice: String,
     /// Public base URL of the FHIR API (default: http://{Host header}/fhir).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    /// SNOMED CT concepts for coded entry, as written by `opengp terminology import`
+    /// (default: the starter set that ships with OpenGP).
+    #[arg(long, value_name = "FILE")]
+    terminology: Option<std::path::PathBuf>,
+    /// Base URL of the PDS FHIR API, e.g.
+    /// https://int.api.service.nhs.uk/personal-demographics/FHIR/R4 (its access token is
+    /// read from OPENGP_PDS_TOKEN).
+    #[arg(long, value_name = "URL", conflicts_with = "pds_simulator")]
+    pds_url: Option<String>,
+    /// Run the local PDS simulator (on its own port) and trace against it; on with --demo,
+    /// where it knows the demo practice's patients and people not yet registered.
+    #[arg(long)]
+    pds_simulator: bool,
 }
 
 /// ODS codes are short upper-case alphanumeric codes (A81001, Y12345).
@@ -78,6 +102,15 @@ pub(crate) fn parse_ods_code(s: &str) -> Result<String, String> {
         Ok(s.to_ascii_uppercase())
     } else {
         Err("an ODS code is 1 to 12 letters and digits, e.g. A81001".into())
+    }
+}
+
+/// A demo practice has at least one patient, and no more than the NHS numbers the
+/// generator can give distinct values (900,000 less PDS's unregistered people).
+fn parse_demo_patients(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=500_000).contains(&n) => Ok(n),
+        _ => Err("the number of demo patients is a whole number from 1 to 500000".into()),
     }
 }
 
@@ -93,6 +126,8 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(args) => serve(args),
         Command::Bench(args) => bench::run(args),
+        Command::BenchWorkspace(args) => bench_workspace::run(args),
+        Command::Terminology(c) => national::terminology(c),
         Command::User(c) => admin::user(c),
         Command::Client(c) => admin::client(c),
         Command::Audit(c) => admin::audit(c),
@@ -117,10 +152,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let auth = Arc::new(Auth::new(repo.clone(), config).map_err(|e| e.to_string())?);
     if args.demo {
-        load_demo_on_first_start(&repo, &args.practice)?;
+        load_demo_on_first_start(&repo, &args.practice, args.demo_patients)?;
         print_demo_accounts(&auth, &args.practice)?;
     }
-    let mut state = server::AppState::new(repo, auth).with_practice(args.practice);
+    let terminology = national::load_terminology(args.terminology.as_deref())?;
+    let mut state = server::AppState::new(repo, auth)
+        .with_practice(args.practice.clone())
+        .with_terminology(Arc::new(terminology));
     if let Some(base) = args.base_url {
         state = state.with_base_url(base);
     }
@@ -128,6 +166,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let pds = if let Some(url) = &args.pds_url {
+        Some(national::pds_client(url))
+    } else if args.pds_simulator || args.demo {
+        let people = demo::pds_people_at(demo::DEMO_SEED, args.demo_patients, &args.practice);
+        Some(runtime.block_on(national::start_pds_simulator(people))?)
+    } else {
+        None
+    };
+    if let Some(pds) = pds {
+        state = state.with_pds(pds);
+    }
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
@@ -184,7 +233,11 @@ fn print_demo_accounts(auth: &Auth, practice: &str) -> Result<(), String> {
 
 /// Loads the demo practice unless the practice already has patients, so restarting with
 /// `--demo` never duplicates or overwrites records.
-fn load_demo_on_first_start(repo: &Repository, practice: &str) -> Result<(), String> {
+fn load_demo_on_first_start(
+    repo: &Repository,
+    practice: &str,
+    patients: usize,
+) -> Result<(), String> {
     let ctx = RequestContext::system(practice);
     let probe = SearchRequest {
         rtype: Some("Patient".into()),
@@ -201,9 +254,11 @@ fn load_demo_on_first_start(repo: &Repository, practice: &str) -> Result<(), Str
         );
         return Ok(());
     }
-    let summary = demo::load_demo_practice(repo, &ctx)
+    let started = std::time::Instant::now();
+    let summary = demo::load_demo_practice(repo, &ctx, patients)
         .map_err(|e| format!("loading the demo practice: {e}"))?;
     println!("{summary}");
+    println!("  loaded in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -222,7 +277,27 @@ mod tests {
         assert_eq!(args.listen, "127.0.0.1:8080");
         assert_eq!(args.practice, "A81001");
         assert!(!args.demo && args.base_url.is_none());
+        assert_eq!(args.demo_patients, demo::DEMO_PATIENTS);
         assert!(Cli::try_parse_from(["opengp", "serve", "--practice", "A8 1001"]).is_err());
+    }
+
+    #[test]
+    fn demo_patients_takes_a_positive_count() {
+        let Command::Serve(args) =
+            Cli::parse_from(["opengp", "serve", "--demo", "--demo-patients", "40"]).command
+        else {
+            panic!("not serve")
+        };
+        assert_eq!(args.demo_patients, 40);
+        for bad in ["0", "-3", "forty", "2.5", "900000"] {
+            let arg = format!("--demo-patients={bad}");
+            let refused = Cli::try_parse_from(["opengp", "serve", &arg]);
+            let message = refused.err().expect("refused").to_string();
+            assert!(
+                message.contains("number of demo patients"),
+                "{bad}: {message}"
+            );
+        }
     }
 
     #[test]
@@ -253,10 +328,10 @@ mod tests {
     fn demo_loads_on_first_start_only() {
         let store = store_sqlite::SqliteStore::open_temp().unwrap();
         let repo = Repository::new(Arc::new(store), RepositoryConfig::default());
-        load_demo_on_first_start(&repo, "A81001").unwrap();
+        load_demo_on_first_start(&repo, "A81001", 12).unwrap();
         let loaded = patient_count(&repo, "A81001");
-        assert!(loaded > 0);
-        load_demo_on_first_start(&repo, "A81001").unwrap();
+        assert_eq!(loaded, 12);
+        load_demo_on_first_start(&repo, "A81001", 12).unwrap();
         assert_eq!(patient_count(&repo, "A81001"), loaded);
         // Another practice on the same store starts empty and gets its own demo.
         assert_eq!(patient_count(&repo, "Y12345"), 0);

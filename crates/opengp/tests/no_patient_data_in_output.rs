@@ -125,6 +125,8 @@ impl Server {
             .args([
                 "serve",
                 "--demo",
+                "--demo-patients",
+                "12",
                 "--database",
                 database,
                 "--listen",

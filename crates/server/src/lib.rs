@@ -29,6 +29,7 @@ mod respond;
 mod routes;
 mod smart;
 mod state;
+pub mod ui;
 
 pub use capability::capability_statement;
 pub use context::{BREAK_GLASS, request_context};
@@ -42,7 +43,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
-use pages::{consent, home, html, login};
+use pages::{consent, html, login};
 use routes::{instance, system, type_level};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -114,7 +115,6 @@ fn public_fhir_routes() -> Router<AppState> {
 /// Sign-in pages and the OAuth endpoints.
 fn page_routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(home::home))
         .route("/login", get(login::show_login).post(login::submit_login))
         .route(
             "/login/totp",
@@ -124,6 +124,7 @@ fn page_routes() -> Router<AppState> {
         .route("/oauth/authorize", get(consent::show).post(consent::decide))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
+        .merge(ui::routes())
         .layer(from_fn(html::security_headers))
 }
 

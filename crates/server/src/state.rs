@@ -2,8 +2,10 @@
 
 use crate::rate_limit::RateLimiter;
 use auth::Auth;
+use pds::Pds;
 use std::sync::Arc;
 use store::Repository;
+use terminology::Terminology;
 
 /// Request bodies larger than this are refused with 413 (16 MiB: a large transaction
 /// Bundle fits, an accidental upload of a disk image does not).
@@ -26,6 +28,11 @@ pub struct AppState {
     pub body_limit: usize,
     /// ODS code of the practice whose staff sign in to this server.
     pub practice: String,
+    /// SNOMED CT concepts for coded entry (the starter set, or an imported release).
+    pub terminology: Arc<Terminology>,
+    /// The Personal Demographics Service (the real one, or the local simulator);
+    /// `None`: tracing is unavailable and the registration page says so.
+    pub pds: Option<Arc<dyn Pds>>,
 }
 
 impl AppState {
@@ -37,7 +44,19 @@ impl AppState {
             base_url: None,
             body_limit: DEFAULT_BODY_LIMIT,
             practice: DEFAULT_PRACTICE.to_string(),
+            terminology: Arc::new(Terminology::starter()),
+            pds: None,
         }
+    }
+
+    pub fn with_terminology(mut self, terminology: Arc<Terminology>) -> Self {
+        self.terminology = terminology;
+        self
+    }
+
+    pub fn with_pds(mut self, pds: Arc<dyn Pds>) -> Self {
+        self.pds = Some(pds);
+        self
     }
 
     pub fn with_base_url(mut self, url: impl Into<String>) -> Self {

@@ -515,8 +515,13 @@ async fn signing_in_replaces_the_cookie_so_a_planted_one_stays_anonymous() {
         home.contains("Test nurse.test") && home.contains("Nurse"),
         "{home}"
     );
-    let old = anon.send(get_request("/", Some(&planted))).await.text();
-    assert!(old.contains("You are not signed in"), "{old}");
+    let old = anon.send(get_request("/", Some(&planted))).await;
+    assert_eq!(
+        old.status,
+        StatusCode::SEE_OTHER,
+        "the planted cookie is not signed in"
+    );
+    assert!(old.header("location").unwrap().starts_with("/login"));
 
     let csrf = csrf_of(&home);
     let out = anon
@@ -528,8 +533,9 @@ async fn signing_in_replaces_the_cookie_so_a_planted_one_stays_anonymous() {
         .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
-    let after = anon.send(get_request("/", Some(&signed_in))).await.text();
-    assert!(after.contains("You are not signed in"));
+    let after = anon.send(get_request("/", Some(&signed_in))).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "signed out");
+    assert!(after.header("location").unwrap().starts_with("/login"));
 }
 
 // ---- what tokens may do ----

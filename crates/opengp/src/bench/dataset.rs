@@ -110,7 +110,9 @@ mod tests {
     fn batches_hold_whole_patients_near_the_asked_size() {
         let batches: Vec<Batch> = Dataset::new(9, "A81001", 3_000, 200).collect();
         let total: usize = batches.iter().map(|b| b.resources).sum();
-        assert!((3_000..3_000 + 400).contains(&total), "{total}");
+        // It stops at the first whole patient past the target (a long record can hold
+        // well over a thousand resources).
+        assert!((3_000..3_000 + 2_500).contains(&total), "{total}");
         for b in &batches {
             let entries = b.bundle["entry"].as_array().unwrap();
             assert_eq!(entries.len(), b.resources);

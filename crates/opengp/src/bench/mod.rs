@@ -123,8 +123,20 @@ fn run_all(args: &BenchArgs) -> Result<Vec<DatabaseReport>, String> {
     Ok(reports)
 }
 
+/// Refreshes the query planner's statistics (`ANALYZE` on both backends).
+pub(crate) fn analyze(repo: &Repository, ctx: &RequestContext) -> Result<(), String> {
+    let mut tx = repo
+        .store()
+        .begin(ctx, store::TxMode::Write)
+        .map_err(|e| format!("analysing the database: {e}"))?;
+    tx.execute("ANALYZE", &[])
+        .map_err(|e| format!("analysing the database: {e}"))?;
+    tx.commit()
+        .map_err(|e| format!("analysing the database: {e}"))
+}
+
 /// A fresh, empty store for `url` ("" for a temporary SQLite file).
-fn open_fresh(url: &str) -> Result<Arc<dyn Store>, String> {
+pub(crate) fn open_fresh(url: &str) -> Result<Arc<dyn Store>, String> {
     if url.is_empty() {
         let store = store_sqlite::SqliteStore::open_temp()
             .map_err(|e| format!("creating a temporary SQLite database: {e}"))?;
@@ -196,6 +208,9 @@ fn run_database(store: Arc<dyn Store>, args: &BenchArgs) -> Result<DatabaseRepor
     if ingested.patients.is_empty() {
         return Err("no patients were ingested".into());
     }
+    // Fresh planner statistics, as after any bulk load: without them PostgreSQL plans
+    // the searches for an empty table until autovacuum catches up.
+    analyze(&repo, &ctx)?;
 
     let workload = Workload {
         repo: repo.clone(),

@@ -3,35 +3,60 @@
 //! the same seed always gives the same practice, byte for byte.
 //!
 //! - [`practice_bundle`]: the practice (Organization with its ODS code) and clinicians.
-//! - [`patient_record`]: one patient and a few years of their record, as a transaction.
-//! - [`load_demo_practice`]: loads both into a store.
+//! - [`patient_record`]: one patient and their record since registration, as a
+//!   transaction, structured as `clinical::conventions` describes.
+//! - [`long_record`]: one patient with twenty years of dense history (benchmarks).
+//! - [`pds_people`]: PDS's view of the demo population, and of people not registered.
+//! - [`load_demo_practice`]: loads the practice and its patients into a store.
 
+mod acute;
+mod care;
 mod codes;
+mod entries;
+mod life;
 mod names;
 pub mod nhs;
 mod patient;
+mod people;
 mod practice;
 mod record;
 pub mod rng;
 mod values;
 
+// The record-page benchmark and the PDS simulator's wiring use these.
+#[allow(unused_imports)]
+pub use patient::long_record;
 pub use patient::patient_record;
+#[allow(unused_imports)]
+pub use people::pds_people_at;
 pub use practice::practice_bundle;
 pub use values::blood_pressure_observation;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use store::{FhirError, Repository, RequestContext, SearchRequest};
 
-/// The seed of the demo practice: chosen (see the `find_demo_seed` test) so its patients
-/// include a young child, someone over eighty, hypertension, diabetes, asthma, COPD, a
-/// penicillin allergy and flu vaccines.
+/// The seed of the demo practice.
 pub const DEMO_SEED: u64 = 33;
-/// How many patients the demo practice has.
-pub const DEMO_PATIENTS: usize = 12;
+/// How many patients `serve --demo` loads unless told otherwise: a believable list
+/// (about 490,000 resources) that loads once, in about a minute and a half on two
+/// cores with SQLite.
+pub const DEMO_PATIENTS: usize = 2_000;
+/// Patients written per transaction while loading: big enough to amortise a commit,
+/// small enough to keep every worker busy.
+const PATIENTS_PER_BUNDLE: usize = 8;
 /// The base URL given to the store while loading (only used in its responses).
 const LOAD_BASE: &str = "http://localhost/fhir";
+
+/// PDS's view of the demo population of the default practice: each of its `patients`
+/// demo patients, then 50 people not registered there. See [`pds_people_at`].
+#[allow(dead_code)]
+pub fn pds_people(seed: u64, patients: usize) -> Vec<Value> {
+    pds_people_at(seed, patients, server::DEFAULT_PRACTICE)
+}
 
 /// A loaded patient, to try in the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,12 +111,14 @@ impl fmt::Display for DemoSummary {
     }
 }
 
-/// Loads the demo practice (its Organization, clinicians and [`DEMO_PATIENTS`] patients
-/// with their records) for `ctx.practice`, one transaction per patient. Patients already
-/// present (same NHS number) are skipped, so loading twice does not duplicate records.
+/// Loads the demo practice (its Organization, clinicians and `patients` patients with
+/// their records) for `ctx.practice`: several patients to a transaction, on several
+/// threads. Patients already present (same NHS number) are skipped, so loading twice
+/// does not duplicate records.
 pub fn load_demo_practice(
     repo: &Repository,
     ctx: &RequestContext,
+    patients: usize,
 ) -> Result<DemoSummary, FhirError> {
     let ods = ctx.practice.as_str();
     let mut summary = DemoSummary {
@@ -101,22 +128,89 @@ pub fn load_demo_practice(
     let response = repo.bundle(ctx, practice_bundle(ods), LOAD_BASE)?;
     count_written(&practice_bundle(ods), &response, &mut summary.counts);
 
-    for index in 0..DEMO_PATIENTS {
-        let bundle = patient_record(DEMO_SEED, index, ods);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let shared = Mutex::new((summary, None::<FhirError>));
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let first = next.fetch_add(PATIENTS_PER_BUNDLE, Ordering::Relaxed);
+                    if first >= patients {
+                        break;
+                    }
+                    let last = (first + PATIENTS_PER_BUNDLE).min(patients);
+                    let loaded = load_some(repo, ctx, first..last);
+                    let mut guard = shared.lock().expect("no worker panicked");
+                    match loaded {
+                        Ok(part) => guard.0.absorb(part),
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            guard.1.get_or_insert(e);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let (mut summary, error) = shared.into_inner().expect("no worker panicked");
+    if let Some(e) = error {
+        return Err(e);
+    }
+    summary
+        .patients
+        .sort_by(|a, b| a.nhs_number.cmp(&b.nhs_number));
+    Ok(summary)
+}
+
+impl DemoSummary {
+    fn absorb(&mut self, part: DemoSummary) {
+        for (rtype, n) in part.counts {
+            *self.counts.entry(rtype).or_default() += n;
+        }
+        self.patients.extend(part.patients);
+        self.already_present += part.already_present;
+    }
+}
+
+/// Loads patients `indices` in one transaction.
+fn load_some(
+    repo: &Repository,
+    ctx: &RequestContext,
+    indices: std::ops::Range<usize>,
+) -> Result<DemoSummary, FhirError> {
+    let mut part = DemoSummary::default();
+    let mut entries = Vec::new();
+    let mut examples = Vec::new();
+    for index in indices {
+        let bundle = patient_record(DEMO_SEED, index, &ctx.practice);
         let example = example_patient(&bundle);
         if patient_exists(repo, ctx, &example.nhs_number)? {
-            summary.already_present += 1;
+            part.already_present += 1;
             continue;
         }
-        let response = repo.bundle(ctx, bundle.clone(), LOAD_BASE)?;
-        count_written(&bundle, &response, &mut summary.counts);
-        let id = response["entry"][0]["response"]["location"]
+        examples.push((entries.len(), example));
+        if let Value::Object(mut map) = bundle
+            && let Some(Value::Array(mut e)) = map.remove("entry")
+        {
+            entries.append(&mut e);
+        }
+    }
+    if entries.is_empty() {
+        return Ok(part);
+    }
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+    let response = repo.bundle(ctx, bundle.clone(), LOAD_BASE)?;
+    count_written(&bundle, &response, &mut part.counts);
+    for (at, example) in examples {
+        let id = response["entry"][at]["response"]["location"]
             .as_str()
             .and_then(location_id)
             .unwrap_or_default();
-        summary.patients.push(ExamplePatient { id, ..example });
+        part.patients.push(ExamplePatient { id, ..example });
     }
-    Ok(summary)
+    Ok(part)
 }
 
 fn patient_exists(

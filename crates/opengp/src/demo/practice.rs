@@ -3,7 +3,7 @@
 //! ids derived from the ODS code, so loading twice changes nothing and patient records
 //! can refer to them before knowing any server-assigned id.
 
-use super::codes::{ODS_CODE, SNOMED};
+use super::codes::{ODS_CODE, REGISTERED_NURSE};
 use serde_json::{Value, json};
 
 pub const PRACTICE_NAME: &str = "Headingley Lane Surgery";
@@ -25,10 +25,14 @@ pub struct Clinician {
 pub enum Role {
     Gp,
     Nurse,
+    /// Healthcare assistant: blood pressures, bloods, dressings.
+    Hca,
 }
 
 const GMC: &str = "https://fhir.hl7.org.uk/Id/gmc-number";
 const NMC: &str = "https://fhir.hl7.org.uk/Id/nmc-number";
+/// Healthcare assistants have no professional register: the practice's staff number.
+const HCA: &str = "https://opengp.org.uk/Id/demo-staff-number";
 
 pub const CLINICIANS: &[Clinician] = &[
     Clinician {
@@ -59,6 +63,24 @@ pub const CLINICIANS: &[Clinician] = &[
         role: Role::Gp,
     },
     Clinician {
+        key: "gp4",
+        prefix: "Dr",
+        given: "Tomasz",
+        family: "Wiśniewski",
+        gender: "male",
+        register: (GMC, "7045678"),
+        role: Role::Gp,
+    },
+    Clinician {
+        key: "gp5",
+        prefix: "Dr",
+        given: "Amara",
+        family: "Okonkwo",
+        gender: "female",
+        register: (GMC, "7056789"),
+        role: Role::Gp,
+    },
+    Clinician {
         key: "nurse1",
         prefix: "",
         given: "Joanne",
@@ -67,27 +89,37 @@ pub const CLINICIANS: &[Clinician] = &[
         register: (NMC, "05A1234E"),
         role: Role::Nurse,
     },
+    Clinician {
+        key: "nurse2",
+        prefix: "",
+        given: "Priya",
+        family: "Chauhan",
+        gender: "female",
+        register: (NMC, "09C5678E"),
+        role: Role::Nurse,
+    },
+    Clinician {
+        key: "hca1",
+        prefix: "",
+        given: "Daniel",
+        family: "Fairburn",
+        gender: "male",
+        register: (HCA, "HCA-0001"),
+        role: Role::Hca,
+    },
 ];
 
 pub fn practitioner_id(ods: &str, key: &str) -> String {
     format!("{ods}-{key}")
 }
 
-/// `Practitioner/{id}` of each GP, and of the practice nurse.
-pub fn gp_references(ods: &str) -> Vec<String> {
+/// `Practitioner/{id}` of each clinician with `role`.
+pub fn references(ods: &str, role: Role) -> Vec<String> {
     CLINICIANS
         .iter()
-        .filter(|c| c.role == Role::Gp)
+        .filter(|c| c.role == role)
         .map(|c| format!("Practitioner/{}", practitioner_id(ods, c.key)))
         .collect()
-}
-
-pub fn nurse_reference(ods: &str) -> String {
-    let nurse = CLINICIANS
-        .iter()
-        .find(|c| c.role == Role::Nurse)
-        .expect("the practice has a nurse");
-    format!("Practitioner/{}", practitioner_id(ods, nurse.key))
 }
 
 fn put(rtype: &str, resource: Value) -> Value {
@@ -146,7 +178,10 @@ fn practitioner_role(ods: &str, c: &Clinician) -> Value {
             "display": "General Medical Practitioner"
         }]}),
         Role::Nurse => {
-            json!({"coding": [{"system": SNOMED, "code": "224535009", "display": "Registered nurse"}], "text": "Practice nurse"})
+            json!({"coding": [REGISTERED_NURSE.coding()], "text": "Practice nurse"})
+        }
+        Role::Hca => {
+            json!({"text": "Healthcare assistant"})
         }
     };
     json!({

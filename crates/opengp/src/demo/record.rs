@@ -1,11 +1,19 @@
 //! The record under construction: one patient's clinical facts (age, sex, smoking,
-//! problems) and the Bundle entries written so far, with a builder per resource type.
+//! problems) and the Bundle entries written so far.
+//!
+//! Clinical entries are written inside a consultation ([`Record::open`] …
+//! [`Record::close`]): each entry carries the consultation's Encounter and is filed
+//! under the current topic and heading, and closing the consultation writes the
+//! GP Connect Lists (consultation → topics → categories → entries) that
+//! `clinical::conventions` describes. Entries filed under a topic about a problem are
+//! linked back from the problem (RelatedClinicalContent) when the record is finished.
 
-use super::codes::{self, Code, Medicine, concept, hl7_concept};
-use super::practice;
+use super::codes::{self, Code, concept};
+use super::practice::{self, Role};
 use super::rng::Rng;
-use super::values::{blood_pressure_observation, date_time, decimal, quantity, years_between};
+use super::values::{date_time, years_between};
 use chrono::{Duration, NaiveDate};
+use clinical::conventions as gp;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +29,48 @@ pub(super) enum Smoking {
     Ex,
 }
 
-/// A long-term condition on the problem list.
+/// A problem on the problem list.
+#[derive(Debug, Clone)]
 pub(super) struct Problem {
     pub(super) code: Code,
     pub(super) onset: NaiveDate,
     pub(super) urn: String,
+    pub(super) major: bool,
+    /// When it ended (a past problem), if it has.
+    pub(super) ended: Option<NaiveDate>,
+    /// The first episode's urn, when this is a later episode of the same problem.
+    pub(super) first_episode: Option<String>,
+}
+
+/// A long-term medicine: authorised at a consultation, issued every `interval` days
+/// from `from` until `to` (when it was stopped or changed) or the end of the record.
+#[derive(Debug, Clone)]
+pub(super) struct Course {
+    pub(super) med: super::codes::Medicine,
+    pub(super) plan: String,
+    pub(super) problem: String,
+    pub(super) prescriber: String,
+    pub(super) from: NaiveDate,
+    pub(super) to: Option<NaiveDate>,
+}
+
+/// The consultation being written.
+pub(super) struct Visit {
+    pub(super) encounter: String,
+    pub(super) day: NaiveDate,
+    pub(super) when: String,
+    pub(super) clinician: String,
+    kind: Code,
+    topics: Vec<Topic>,
+    /// Index into `gp::HEADINGS` of the heading entries are filed under.
+    heading: usize,
+}
+
+struct Topic {
+    title: String,
+    problem: Option<String>,
+    /// (heading index, entry urn), in the order written.
+    filed: Vec<(usize, String)>,
 }
 
 /// Builds one patient's Bundle.
@@ -37,15 +82,73 @@ pub(super) struct Record<'a> {
     pub(super) sex: Sex,
     pub(super) birth: NaiveDate,
     pub(super) start: NaiveDate,
+    /// The last day of the record: the end of the synthetic world, or the day of death.
     pub(super) end: NaiveDate,
     pub(super) smoking: Smoking,
     pub(super) height_mm: i64,
     pub(super) bmi_tenths: i64,
     pub(super) penicillin_allergy: bool,
     pub(super) problems: Vec<Problem>,
+    pub(super) usual_gp: String,
+    /// Long-term medicines: issued as repeats when the record is finished.
+    pub(super) courses: Vec<Course>,
+    /// Kidney function now (eGFR, mL/min/1.73m2): declines with age and in CKD.
+    pub(super) egfr: i64,
+    /// HbA1c now (mmol/mol), for diabetics.
+    pub(super) hba1c: i64,
+    /// How far above their age's systolic pressure this patient runs now (mmHg).
+    pub(super) bp_excess: i64,
+    /// Days between repeat issues.
+    pub(super) repeat_days: i64,
+    /// Whether the record ends with the patient's death.
+    pub(super) deceased: bool,
+    pub(super) visit: Option<Visit>,
+    /// (problem urn, entry urn) pairs for RelatedClinicalContent.
+    links: Vec<(String, String)>,
 }
 
 impl<'a> Record<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        rng: Rng,
+        ods: &'a str,
+        sex: Sex,
+        birth: NaiveDate,
+        start: NaiveDate,
+        end: NaiveDate,
+        smoking: Smoking,
+        height_mm: i64,
+        bmi_tenths: i64,
+    ) -> Self {
+        let mut rec = Record {
+            rng,
+            ods,
+            entries: Vec::new(),
+            patient_urn: String::new(),
+            sex,
+            birth,
+            start,
+            end,
+            smoking,
+            height_mm,
+            bmi_tenths,
+            penicillin_allergy: false,
+            problems: Vec::new(),
+            usual_gp: String::new(),
+            courses: Vec::new(),
+            egfr: 95,
+            hba1c: 38,
+            bp_excess: 0,
+            repeat_days: 56,
+            deceased: false,
+            visit: None,
+            links: Vec::new(),
+        };
+        rec.patient_urn = rec.urn();
+        rec.usual_gp = rec.staff(Role::Gp);
+        rec
+    }
+
     pub(super) fn urn(&mut self) -> String {
         format!("urn:uuid:{}", self.rng.uuid())
     }
@@ -58,14 +161,34 @@ impl<'a> Record<'a> {
         self.problems.iter().any(|p| p.code.code == code.code)
     }
 
+    /// The problem with `code` that is active on `day`, if any.
+    pub(super) fn active_problem(&self, code: Code, day: NaiveDate) -> Option<&Problem> {
+        self.problems.iter().find(|p| {
+            p.code.code == code.code && p.onset <= day && p.ended.is_none_or(|e| day <= e)
+        })
+    }
+
     pub(super) fn problem_active_on(&self, code: Code, day: NaiveDate) -> bool {
-        self.problems
-            .iter()
-            .any(|p| p.code.code == code.code && p.onset <= day)
+        self.active_problem(code, day).is_some()
     }
 
     pub(super) fn subject(&self) -> Value {
         json!({"reference": self.patient_urn})
+    }
+
+    /// A random member of staff with `role`.
+    pub(super) fn staff(&mut self, role: Role) -> String {
+        let people = practice::references(self.ods, role);
+        self.rng.pick(&people).clone()
+    }
+
+    /// The usual GP most of the time, otherwise a colleague.
+    pub(super) fn gp(&mut self) -> String {
+        if self.rng.percent(60) {
+            self.usual_gp.clone()
+        } else {
+            self.staff(Role::Gp)
+        }
     }
 
     /// Adds a resource created by POST, with `urn` as its fullUrl.
@@ -74,12 +197,9 @@ impl<'a> Record<'a> {
             .as_str()
             .expect("resourceType")
             .to_string();
-        self.entries.push(json!({"fullUrl": urn, "resource": resource, "request": {"method": "POST", "url": rtype}}));
-    }
-
-    pub(super) fn random_gp(&mut self) -> String {
-        let gps = practice::gp_references(self.ods);
-        self.rng.pick(&gps).clone()
+        self.entries.push(
+            json!({"fullUrl": urn, "resource": resource, "request": {"method": "POST", "url": rtype}}),
+        );
     }
 
     /// A random surgery appointment time: 08:30 to 17:50 in ten-minute slots.
@@ -87,430 +207,239 @@ impl<'a> Record<'a> {
         8 * 60 + 30 + 10 * self.rng.range(0, 56)
     }
 
-    pub(super) fn encounter(
-        &mut self,
-        day: NaiveDate,
-        clinician: &str,
-        telephone: bool,
-        reasons: &[Code],
-    ) -> (String, i64) {
-        let urn = self.urn();
+    /// Starts a consultation: writes its Encounter. `kind` is one of the encounter
+    /// types of `codes` (face to face, telephone, home visit, indirect).
+    pub(super) fn open(&mut self, day: NaiveDate, clinician: &str, kind: Code) {
+        debug_assert!(self.visit.is_none(), "a consultation is already open");
+        let encounter = self.urn();
         let minutes = self.appointment_minutes();
-        let (class, class_display, kind) = if telephone {
-            ("VR", "virtual", codes::TELEPHONE_ENCOUNTER)
-        } else {
-            ("AMB", "ambulatory", codes::CONSULTATION)
+        let class = match kind.code {
+            c if c == codes::TELEPHONE.code => ("VR", "virtual"),
+            c if c == codes::HOME_VISIT.code => ("HH", "home health"),
+            _ => ("AMB", "ambulatory"),
         };
-        let mut enc = json!({
+        let length = if kind.code == codes::TELEPHONE.code {
+            10
+        } else {
+            15
+        };
+        let enc = json!({
             "resourceType": "Encounter",
             "status": "finished",
-            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": class, "display": class_display},
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": class.0, "display": class.1},
             "type": [concept(&[kind])],
             "subject": self.subject(),
             "participant": [{"individual": {"reference": clinician}}],
-            "period": {"start": date_time(day, minutes), "end": date_time(day, minutes + 10)},
+            "period": {"start": date_time(day, minutes), "end": date_time(day, minutes + length)},
             "serviceProvider": {"reference": format!("Organization/{}", self.ods)}
         });
-        if !reasons.is_empty() {
-            enc["reasonCode"] = json!(reasons.iter().map(|c| concept(&[*c])).collect::<Vec<_>>());
-        }
-        self.add(urn.clone(), enc);
-        (urn, minutes)
-    }
-
-    pub(super) fn observation(
-        &mut self,
-        encounter: &str,
-        when: &str,
-        performer: &str,
-        category: (&str, &str),
-        code: &[Code],
-        value: (&str, Value),
-    ) {
-        let urn = self.urn();
-        let mut obs = json!({
-            "resourceType": "Observation",
-            "status": "final",
-            "category": [hl7_concept("http://terminology.hl7.org/CodeSystem/observation-category", category.0, category.1)],
-            "code": concept(code),
-            "subject": self.subject(),
-            "encounter": {"reference": encounter},
-            "effectiveDateTime": when,
-            "performer": [{"reference": performer}]
+        self.add(encounter.clone(), enc);
+        self.visit = Some(Visit {
+            encounter,
+            day,
+            when: date_time(day, minutes),
+            clinician: clinician.to_string(),
+            kind,
+            topics: Vec::new(),
+            heading: 0,
         });
-        obs[value.0] = value.1;
-        self.add(urn, obs);
     }
 
-    pub(super) fn vital(
-        &mut self,
-        encounter: &str,
-        when: &str,
-        performer: &str,
-        code: &[Code],
-        q: Value,
-    ) {
-        self.observation(
-            encounter,
-            when,
-            performer,
-            ("vital-signs", "Vital Signs"),
-            code,
-            ("valueQuantity", q),
-        );
+    fn visit_mut(&mut self) -> &mut Visit {
+        self.visit.as_mut().expect("a consultation is open")
     }
 
-    pub(super) fn blood_pressure(
-        &mut self,
-        encounter: &str,
-        when: &str,
-        performer: &str,
-        day: NaiveDate,
-    ) {
-        let age = self.age_on(day).max(18);
-        let hypertensive = self.problem_active_on(codes::HYPERTENSION, day);
-        let mut systolic = 112 + (age - 20) / 2 + self.rng.normal(0, 9);
-        let mut diastolic = 72 + self.rng.normal(0, 7);
-        if hypertensive {
-            // Treated hypertension: above average, but mostly controlled.
-            systolic += 10;
-            diastolic += 5;
-        }
-        let systolic = systolic.clamp(90, 200);
-        let diastolic = diastolic.clamp(50, systolic - 25);
-        let urn = self.urn();
-        let subject = self.patient_urn.clone();
-        let mut obs = blood_pressure_observation(&subject, when, systolic, diastolic);
-        obs["encounter"] = json!({"reference": encounter});
-        obs["performer"] = json!([{"reference": performer}]);
-        self.add(urn, obs);
+    pub(super) fn visit(&self) -> &Visit {
+        self.visit.as_ref().expect("a consultation is open")
     }
 
-    /// Weight and BMI (and height when `with_height`), drifting a little over time.
-    pub(super) fn weight_and_bmi(
-        &mut self,
-        encounter: &str,
-        when: &str,
-        performer: &str,
-        with_height: bool,
-    ) {
-        self.bmi_tenths = (self.bmi_tenths + self.rng.normal(0, 6)).clamp(160, 480);
-        let h = self.height_mm;
-        let weight_tenths = self.bmi_tenths * h * h / 1_000_000;
-        let bmi_tenths = weight_tenths * 1_000_000 / (h * h);
-        if with_height {
-            self.vital(
-                encounter,
-                when,
-                performer,
-                &codes::BODY_HEIGHT,
-                quantity(decimal(h, 1), "cm", "cm"),
-            );
-        }
-        self.vital(
-            encounter,
-            when,
-            performer,
-            &codes::BODY_WEIGHT,
-            quantity(decimal(weight_tenths, 1), "kg", "kg"),
-        );
-        self.vital(
-            encounter,
-            when,
-            performer,
-            &codes::BMI,
-            quantity(decimal(bmi_tenths, 1), "kg/m2", "kg/m2"),
-        );
-    }
-
-    pub(super) fn smoking_status(&mut self, encounter: &str, when: &str, performer: &str) {
-        let status = match self.smoking {
-            Smoking::Never => codes::NEVER_SMOKED,
-            Smoking::Current => codes::SMOKER,
-            Smoking::Ex => codes::EX_SMOKER,
-        };
-        self.observation(
-            encounter,
-            when,
-            performer,
-            ("social-history", "Social History"),
-            &codes::SMOKING_STATUS,
-            ("valueCodeableConcept", concept(&[status])),
-        );
-    }
-
-    /// A laboratory result: `value` in 10^-`places` units of `unit` (UCUM `ucum`).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn lab(
-        &mut self,
-        encounter: &str,
-        when: &str,
-        performer: &str,
-        code: &[Code],
-        value: i64,
-        places: u32,
-        unit: &str,
-        ucum: &str,
-    ) {
-        let q = quantity(decimal(value, places), unit, ucum);
-        self.observation(
-            encounter,
-            when,
-            performer,
-            ("laboratory", "Laboratory"),
-            code,
-            ("valueQuantity", q),
-        );
-    }
-
-    /// Urea and electrolytes and cholesterol, as taken at a yearly review.
-    pub(super) fn yearly_bloods(&mut self, encounter: &str, when: &str, performer: &str) {
-        let sodium = self.rng.normal(140, 2).clamp(130, 148);
-        let potassium = self.rng.normal(43, 4).clamp(33, 58);
-        let creatinine = match self.sex {
-            Sex::Male => self.rng.normal(88, 15),
-            Sex::Female => self.rng.normal(70, 12),
-        }
-        .clamp(45, 180);
-        let cholesterol = self.rng.normal(48, 9).clamp(28, 80);
-        let umol = ("umol/L", "umol/L");
-        self.lab(
-            encounter,
-            when,
-            performer,
-            &codes::SERUM_SODIUM,
-            sodium,
-            0,
-            "mmol/L",
-            "mmol/L",
-        );
-        self.lab(
-            encounter,
-            when,
-            performer,
-            &codes::SERUM_POTASSIUM,
-            potassium,
-            1,
-            "mmol/L",
-            "mmol/L",
-        );
-        self.lab(
-            encounter,
-            when,
-            performer,
-            &codes::SERUM_CREATININE,
-            creatinine,
-            0,
-            umol.0,
-            umol.1,
-        );
-        self.lab(
-            encounter,
-            when,
-            performer,
-            &codes::SERUM_CHOLESTEROL,
-            cholesterol,
-            1,
-            "mmol/L",
-            "mmol/L",
-        );
-    }
-
-    /// Temperature and pulse (and oxygen saturation for a chest infection) at an acute
-    /// consultation for an infection.
-    pub(super) fn infection_vitals(
-        &mut self,
-        encounter: &str,
-        when: &str,
-        performer: &str,
-        chest: bool,
-    ) {
-        let temperature = self.rng.normal(375, 6).clamp(360, 397);
-        let pulse = self.rng.normal(84, 12).clamp(55, 130);
-        self.vital(
-            encounter,
-            when,
-            performer,
-            &codes::BODY_TEMPERATURE,
-            quantity(decimal(temperature, 1), "Cel", "Cel"),
-        );
-        self.vital(
-            encounter,
-            when,
-            performer,
-            &codes::HEART_RATE,
-            quantity(decimal(pulse, 0), "beats/minute", "/min"),
-        );
-        if chest {
-            let saturation = self.rng.normal(96, 2).clamp(89, 100);
-            self.vital(
-                encounter,
-                when,
-                performer,
-                &codes::OXYGEN_SATURATION,
-                quantity(decimal(saturation, 0), "%", "%"),
-            );
-        }
-    }
-
-    pub(super) fn hba1c(&mut self, encounter: &str, when: &str, performer: &str) {
-        let value = self.rng.normal(56, 9).clamp(40, 110);
-        self.observation(
-            encounter,
-            when,
-            performer,
-            ("laboratory", "Laboratory"),
-            &codes::HBA1C,
-            (
-                "valueQuantity",
-                quantity(decimal(value, 0), "mmol/mol", "mmol/mol"),
-            ),
-        );
-    }
-
-    pub(super) fn peak_flow(
-        &mut self,
-        encounter: &str,
-        when: &str,
-        performer: &str,
-        day: NaiveDate,
-    ) {
-        let age = self.age_on(day);
-        let predicted = if age < 16 {
-            150 + 20 * age
-        } else {
-            let base = if self.sex == Sex::Male { 580 } else { 440 };
-            base - 3 * (age - 40).max(0)
-        };
-        let percent = if self.problem_active_on(codes::COPD, day) {
-            self.rng.range(45, 75)
-        } else {
-            self.rng.range(65, 100)
-        };
-        let value = (predicted * percent / 100 / 10 * 10).max(100);
-        self.observation(
-            encounter,
-            when,
-            performer,
-            ("exam", "Exam"),
-            &codes::PEAK_FLOW,
-            (
-                "valueQuantity",
-                quantity(decimal(value, 0), "L/min", "L/min"),
-            ),
-        );
-    }
-
-    pub(super) fn condition(
-        &mut self,
-        urn: String,
-        code: Code,
-        onset: NaiveDate,
-        recorded: NaiveDate,
-        encounter: Option<&str>,
-        resolved_after_days: Option<i64>,
-    ) {
-        let (status, category, category_display) = if resolved_after_days.is_some() {
-            ("resolved", "encounter-diagnosis", "Encounter Diagnosis")
-        } else {
-            ("active", "problem-list-item", "Problem List Item")
-        };
-        let recorder = self.random_gp();
-        let mut cond = json!({
-            "resourceType": "Condition",
-            "clinicalStatus": hl7_concept("http://terminology.hl7.org/CodeSystem/condition-clinical", status, if status == "active" { "Active" } else { "Resolved" }),
-            "verificationStatus": hl7_concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", "Confirmed"),
-            "category": [hl7_concept("http://terminology.hl7.org/CodeSystem/condition-category", category, category_display)],
-            "code": concept(&[code]),
-            "subject": self.subject(),
-            "onsetDateTime": onset.format("%Y-%m-%d").to_string(),
-            "recordedDate": recorded.format("%Y-%m-%d").to_string(),
-            "recorder": {"reference": recorder}
+    /// Starts a topic of the open consultation, about `problem` (a Condition urn) if any.
+    pub(super) fn topic(&mut self, title: &str, problem: Option<&str>) {
+        self.visit_mut().topics.push(Topic {
+            title: title.to_string(),
+            problem: problem.map(str::to_string),
+            filed: Vec::new(),
         });
-        if let Some(enc) = encounter {
-            cond["encounter"] = json!({"reference": enc});
-        }
-        if let Some(days) = resolved_after_days {
-            cond["abatementDateTime"] = json!(
-                (onset + Duration::days(days))
-                    .format("%Y-%m-%d")
-                    .to_string()
-            );
-        }
-        self.add(urn, cond);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn medication_request(
-        &mut self,
-        med: &Medicine,
-        day: NaiveDate,
-        requester: &str,
-        intent: &str,
-        reason: Option<&str>,
-        plan: Option<&str>,
-        supply_days: i64,
-        active: bool,
-    ) -> String {
+    /// Files the following entries under `key` (`history`, `examination`, …).
+    pub(super) fn heading(&mut self, key: &str) {
+        let index = gp::HEADINGS
+            .iter()
+            .position(|(k, _, _)| *k == key)
+            .expect("a heading of clinical::conventions::HEADINGS");
+        self.visit_mut().heading = index;
+    }
+
+    /// Writes a clinical entry: inside a consultation it carries the Encounter and is
+    /// filed under the current topic and heading. Returns its urn.
+    pub(super) fn entry(&mut self, resource: Value) -> String {
         let urn = self.urn();
-        let quantity_units = if med.per_day == 0 {
-            1
-        } else {
-            med.per_day as i64 * supply_days
-        };
-        let mut req = json!({
-            "resourceType": "MedicationRequest",
-            "status": if active { "active" } else { "completed" },
-            "intent": intent,
-            "category": [hl7_concept("http://terminology.hl7.org/CodeSystem/medicationrequest-category", "community", "Community")],
-            "medicationCodeableConcept": concept(&[med.code]),
-            "subject": self.subject(),
-            "authoredOn": day.format("%Y-%m-%d").to_string(),
-            "requester": {"reference": requester},
-            "courseOfTherapyType": hl7_concept(
-                "http://terminology.hl7.org/CodeSystem/medicationrequest-course-of-therapy",
-                if supply_days >= 28 { "continuous" } else { "acute" },
-                if supply_days >= 28 { "Continuous long term therapy" } else { "Short course (acute) therapy" }
-            ),
-            "dosageInstruction": [{"text": med.dose}],
-            "dispenseRequest": {
-                "quantity": {"value": decimal(quantity_units, 0), "unit": med.unit},
-                "expectedSupplyDuration": quantity(decimal(supply_days, 0), "days", "d")
-            }
-        });
-        if let Some(reason) = reason {
-            req["reasonReference"] = json!([{"reference": reason}]);
-        }
-        if let Some(plan) = plan {
-            req["basedOn"] = json!([{"reference": plan}]);
-        }
-        self.add(urn.clone(), req);
+        self.entry_with(urn.clone(), resource);
         urn
     }
 
-    pub(super) fn immunization(&mut self, vaccine: Code, day: NaiveDate, dose: u32) {
+    /// [`Record::entry`] with a fullUrl chosen beforehand (a problem's, say).
+    pub(super) fn entry_with(&mut self, urn: String, mut resource: Value) {
+        if let Some(visit) = self.visit.as_mut() {
+            let reference = json!({"reference": visit.encounter});
+            match resource["resourceType"].as_str() {
+                Some("AllergyIntolerance") => {
+                    resource["extension"] =
+                        json!([{"url": gp::ASSOCIATED_ENCOUNTER_EXT, "valueReference": reference}]);
+                }
+                Some("DocumentReference") => resource["context"]["encounter"] = json!([reference]),
+                _ => resource["encounter"] = reference,
+            }
+            if visit.topics.is_empty() {
+                let title = visit.kind.display.to_string();
+                visit.topics.push(Topic {
+                    title,
+                    problem: None,
+                    filed: Vec::new(),
+                });
+            }
+            let heading = visit.heading;
+            let topic = visit.topics.last_mut().expect("a topic");
+            topic.filed.push((heading, urn.clone()));
+            if let Some(problem) = &topic.problem
+                && *problem != urn
+            {
+                self.links.push((problem.clone(), urn.clone()));
+            }
+        }
+        self.add(urn, resource);
+    }
+
+    /// Links an entry written outside a consultation (a repeat prescription) to a problem.
+    pub(super) fn link(&mut self, problem: &str, entry: &str) {
+        self.links.push((problem.to_string(), entry.to_string()));
+    }
+
+    /// Free text under the current heading: an Observation with the heading's code.
+    pub(super) fn note(&mut self, text: &str) {
+        let visit = self.visit();
+        let (_, display, code) = gp::HEADINGS[visit.heading];
+        let obs = json!({
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": gp::SNOMED, "code": code, "display": display}], "text": display},
+            "subject": self.subject(),
+            "effectiveDateTime": visit.when,
+            "performer": [{"reference": visit.clinician}],
+            "valueString": text
+        });
+        self.entry(obs);
+    }
+
+    /// Ends the consultation: writes its category, topic and consultation Lists.
+    pub(super) fn close(&mut self) {
+        let visit = self.visit.take().expect("a consultation is open");
+        let mut topic_urns = Vec::new();
+        for topic in &visit.topics {
+            let mut categories = Vec::new();
+            for (index, (_, title, _)) in gp::HEADINGS.iter().enumerate() {
+                let items: Vec<&str> = topic
+                    .filed
+                    .iter()
+                    .filter(|(h, _)| *h == index)
+                    .map(|(_, urn)| urn.as_str())
+                    .collect();
+                if !items.is_empty() {
+                    categories.push(self.list(&visit, gp::CATEGORY_LIST, title, &items, None));
+                }
+            }
+            if categories.is_empty() {
+                continue;
+            }
+            let header = topic.problem.as_ref().map(|p| {
+                json!([{"url": gp::RELATED_PROBLEM_HEADER_EXT, "extension": [
+                    {"url": "target", "valueReference": {"reference": p}}
+                ]}])
+            });
+            let items: Vec<&str> = categories.iter().map(String::as_str).collect();
+            topic_urns.push(self.list(&visit, gp::TOPIC_LIST, &topic.title, &items, header));
+        }
+        let items: Vec<&str> = topic_urns.iter().map(String::as_str).collect();
+        self.list(
+            &visit,
+            gp::CONSULTATION_LIST,
+            visit.kind.display,
+            &items,
+            None,
+        );
+    }
+
+    fn list(
+        &mut self,
+        visit: &Visit,
+        kind: (&str, &str),
+        title: &str,
+        items: &[&str],
+        extension: Option<Value>,
+    ) -> String {
         let urn = self.urn();
-        let nurse = practice::nurse_reference(self.ods);
-        let minutes = self.appointment_minutes();
-        let batch = format!(
-            "{}{:04}",
-            ["FL", "PN", "MR"][(vaccine.code.len() + dose as usize) % 3],
-            self.rng.below(10_000)
-        );
-        self.add(
-            urn,
-            json!({
-                "resourceType": "Immunization",
-                "status": "completed",
-                "vaccineCode": concept(&[vaccine]),
-                "patient": self.subject(),
-                "occurrenceDateTime": date_time(day, minutes),
-                "recorded": date_time(day, minutes + 5),
-                "primarySource": true,
-                "lotNumber": batch,
-                "performer": [{"actor": {"reference": nurse}}],
-                "protocolApplied": [{"doseNumberPositiveInt": dose}]
-            }),
-        );
+        let mut list = json!({
+            "resourceType": "List",
+            "status": "current",
+            "mode": "snapshot",
+            "title": title,
+            "code": {"coding": [{"system": gp::SNOMED, "code": kind.0, "display": kind.1}]},
+            "subject": self.subject(),
+            "encounter": {"reference": visit.encounter},
+            "date": visit.when,
+            "entry": items.iter().map(|i| json!({"item": {"reference": i}})).collect::<Vec<_>>()
+        });
+        if let Some(extension) = extension {
+            list["extension"] = extension;
+        }
+        self.add(urn.clone(), list);
+        urn
+    }
+
+    /// The finished Bundle: problems get their RelatedClinicalContent links.
+    pub(super) fn finish(mut self) -> Value {
+        debug_assert!(self.visit.is_none(), "a consultation was left open");
+        let links = std::mem::take(&mut self.links);
+        for entry in &mut self.entries {
+            let url = entry["fullUrl"].as_str().unwrap_or_default().to_string();
+            let related: Vec<Value> = links
+                .iter()
+                .filter(|(problem, _)| *problem == url)
+                .map(|(_, item)| {
+                    json!({"url": gp::RELATED_CLINICAL_CONTENT_EXT, "valueReference": {"reference": item}})
+                })
+                .collect();
+            if related.is_empty() {
+                continue;
+            }
+            let extension = entry["resource"]["extension"]
+                .as_array_mut()
+                .expect("problems carry their significance");
+            extension.extend(related);
+        }
+        json!({"resourceType": "Bundle", "type": "transaction", "entry": self.entries})
+    }
+
+    /// Date-time of the open consultation, or a surgery time on `day` outside one.
+    pub(super) fn when_on(&mut self, day: NaiveDate) -> String {
+        match &self.visit {
+            Some(v) => v.when.clone(),
+            None => {
+                let minutes = self.appointment_minutes();
+                date_time(day, minutes)
+            }
+        }
+    }
+
+    /// Days from `from` to the end of the record (negative once past it).
+    pub(super) fn days_left(&self, from: NaiveDate) -> i64 {
+        (self.end - from).num_days()
+    }
+
+    /// `day` plus `days`, if that is still within the record.
+    pub(super) fn within(&self, day: NaiveDate, days: i64) -> Option<NaiveDate> {
+        let d = day + Duration::days(days);
+        (d >= self.start && d <= self.end).then_some(d)
     }
 }

@@ -1,4 +1,6 @@
 use super::*;
+use chrono::Datelike;
+use clinical::conventions as gp;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
@@ -43,8 +45,79 @@ fn references<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     }
 }
 
+/// Patients in the tests that load a store: enough for variety, quick to load.
+const SMALL: usize = 24;
+
+fn day_of(text: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(&text[..10], "%Y-%m-%d").unwrap()
+}
+
+fn by_url(bundle: &Value) -> HashMap<&str, &Value> {
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["fullUrl"].as_str().unwrap(), &e["resource"]))
+        .collect()
+}
+
+fn list_items(list: &Value) -> Vec<&str> {
+    list["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["item"]["reference"].as_str().unwrap())
+        .collect()
+}
+
+fn list_kind(list: &Value) -> &str {
+    list["code"]["coding"][0]["code"].as_str().unwrap()
+}
+
+/// The Encounter an entry carries, wherever its type keeps it.
+fn encounter_of(r: &Value) -> Option<&str> {
+    match r["resourceType"].as_str().unwrap() {
+        "AllergyIntolerance" => r["extension"]
+            .as_array()?
+            .iter()
+            .find(|e| e["url"] == gp::ASSOCIATED_ENCOUNTER_EXT)?["valueReference"]["reference"]
+            .as_str(),
+        "DocumentReference" => r["context"]["encounter"][0]["reference"].as_str(),
+        _ => r["encounter"]["reference"].as_str(),
+    }
+}
+
+fn extensions<'a>(r: &'a Value, url: &str) -> Vec<&'a Value> {
+    r["extension"]
+        .as_array()
+        .map(|e| e.iter().filter(|x| x["url"] == url).collect())
+        .unwrap_or_default()
+}
+
+/// Every date or date-time a resource is about (when it happened or was written).
+fn dates_of(r: &Value) -> Vec<chrono::NaiveDate> {
+    let mut out = Vec::new();
+    for field in [
+        "effectiveDateTime",
+        "authoredOn",
+        "occurrenceDateTime",
+        "performedDateTime",
+        "recordedDate",
+        "onsetDateTime",
+        "date",
+    ] {
+        if let Some(s) = r[field].as_str() {
+            out.push(day_of(s));
+        }
+    }
+    if let Some(s) = r["period"]["start"].as_str() {
+        out.push(day_of(s));
+    }
+    out
+}
+
 #[test]
-fn same_seed_gives_the_same_record() {
+fn same_seed_gives_the_same_bytes() {
     for index in [0, 1, 57] {
         let a = serde_json::to_string(&patient_record(7, index, ODS)).unwrap();
         let b = serde_json::to_string(&patient_record(7, index, ODS)).unwrap();
@@ -53,6 +126,11 @@ fn same_seed_gives_the_same_record() {
     assert_ne!(patient_record(7, 0, ODS), patient_record(7, 1, ODS));
     assert_ne!(patient_record(7, 0, ODS), patient_record(8, 0, ODS));
     assert_eq!(practice_bundle(ODS), practice_bundle(ODS));
+    assert_eq!(
+        serde_json::to_string(&long_record(3, ODS, 20)).unwrap(),
+        serde_json::to_string(&long_record(3, ODS, 20)).unwrap()
+    );
+    assert_eq!(pds_people(3, 20), pds_people(3, 20));
 }
 
 #[test]
@@ -64,6 +142,8 @@ fn patients_have_valid_distinct_nhs_numbers() {
         assert_eq!(patient["resourceType"], "Patient");
         let id = &patient["identifier"][0];
         assert_eq!(id["system"], "https://fhir.nhs.uk/Id/nhs-number");
+        let status = &id["extension"][0]["valueCodeableConcept"]["coding"][0];
+        assert_eq!(status["system"], gp::NHS_NUMBER_VERIFICATION_SYSTEM);
         let nhs = id["value"].as_str().unwrap();
         assert!(
             nhs::is_valid(nhs) && fhir::nhs_number::is_valid(nhs),
@@ -71,6 +151,14 @@ fn patients_have_valid_distinct_nhs_numbers() {
         );
         assert!(nhs.starts_with("999"));
         assert!(seen.insert(nhs.to_string()), "duplicate NHS number {nhs}");
+    }
+    for person in pds_people(11, 300).iter().skip(300) {
+        let nhs = person["identifier"][0]["value"].as_str().unwrap();
+        assert!(nhs::is_valid(nhs), "{nhs}");
+        assert!(
+            seen.insert(nhs.to_string()),
+            "an unregistered person has a patient's number"
+        );
     }
 }
 
@@ -84,14 +172,10 @@ fn references_resolve_within_the_bundle_or_to_the_practice() {
         .map(|e| e["request"]["url"].as_str().unwrap().to_string())
         .collect();
     assert!(practice_refs.contains(&format!("Organization/{ODS}")));
-    for index in 0..100 {
-        let bundle = patient_record(3, index, ODS);
-        let full_urls: HashSet<&str> = bundle["entry"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["fullUrl"].as_str().unwrap())
-            .collect();
+    let mut bundles: Vec<Value> = (0..100).map(|i| patient_record(3, i, ODS)).collect();
+    bundles.push(long_record(3, ODS, 20));
+    for bundle in &bundles {
+        let full_urls: HashSet<&str> = by_url(bundle).into_keys().collect();
         assert_eq!(
             full_urls.len(),
             bundle["entry"].as_array().unwrap().len(),
@@ -106,6 +190,7 @@ fn references_resolve_within_the_bundle_or_to_the_practice() {
                 let subject = r
                     .get("subject")
                     .or_else(|| r.get("patient"))
+                    .or_else(|| r.get("for"))
                     .expect("every resource names its patient");
                 assert_eq!(subject["reference"], patient_urn);
             }
@@ -122,38 +207,166 @@ fn references_resolve_within_the_bundle_or_to_the_practice() {
     }
 }
 
+/// Checks one record against `clinical::conventions`: consultation → topics →
+/// categories → entries, every filed entry carrying its encounter, topics pointing at
+/// problems, problems' links resolving.
+fn check_structure(bundle: &Value) {
+    let resources = by_url(bundle);
+    let lists: Vec<&Value> = of_type(bundle, "List");
+    let heading_titles: Vec<&str> = gp::HEADINGS.iter().map(|(_, t, _)| *t).collect();
+    for (enc_url, enc) in resources
+        .iter()
+        .filter(|(_, r)| r["resourceType"] == "Encounter")
+    {
+        let type_code = enc["type"][0]["coding"][0]["code"].as_str().unwrap();
+        assert!(
+            gp::ENCOUNTER_TYPES.iter().any(|(c, _)| *c == type_code),
+            "{type_code}"
+        );
+        let consultations: Vec<&&Value> = lists
+            .iter()
+            .filter(|l| {
+                list_kind(l) == gp::CONSULTATION_LIST.0 && l["encounter"]["reference"] == **enc_url
+            })
+            .collect();
+        assert_eq!(
+            consultations.len(),
+            1,
+            "one consultation List per Encounter"
+        );
+        let topics = list_items(consultations[0]);
+        assert!(!topics.is_empty(), "a consultation with no topics");
+        for topic_url in topics {
+            let topic = resources[topic_url];
+            assert_eq!(list_kind(topic), gp::TOPIC_LIST.0);
+            for header in extensions(topic, gp::RELATED_PROBLEM_HEADER_EXT) {
+                let target = header["extension"][0]["valueReference"]["reference"]
+                    .as_str()
+                    .unwrap();
+                let problem = resources[target];
+                assert_eq!(problem["resourceType"], "Condition");
+                assert_eq!(
+                    problem["category"][0]["coding"][0]["code"],
+                    gp::PROBLEM_LIST_ITEM
+                );
+            }
+            for category_url in list_items(topic) {
+                let category = resources[category_url];
+                assert_eq!(list_kind(category), gp::CATEGORY_LIST.0);
+                assert!(heading_titles.contains(&category["title"].as_str().unwrap()));
+                for item in list_items(category) {
+                    let entry = resources[item];
+                    assert_eq!(
+                        encounter_of(entry),
+                        Some(*enc_url),
+                        "{} filed without its encounter",
+                        entry["resourceType"]
+                    );
+                }
+            }
+        }
+    }
+    for problem in of_type(bundle, "Condition") {
+        if problem["category"][0]["coding"][0]["code"] != gp::PROBLEM_LIST_ITEM {
+            continue;
+        }
+        let significance = extensions(problem, gp::PROBLEM_SIGNIFICANCE_EXT);
+        assert!(["major", "minor"].contains(&significance[0]["valueCode"].as_str().unwrap()));
+        for link in extensions(problem, gp::RELATED_CLINICAL_CONTENT_EXT) {
+            let target = link["valueReference"]["reference"].as_str().unwrap();
+            assert!(
+                resources.contains_key(target),
+                "RelatedClinicalContent {target} dangles"
+            );
+        }
+        let episode = extensions(problem, gp::PROBLEM_EPISODE_EXT)[0]["valueCode"]
+            .as_str()
+            .unwrap();
+        if episode == "new" {
+            let header = extensions(problem, gp::RELATED_PROBLEM_HEADER_EXT);
+            let first = header[0]["extension"][1]["valueReference"]["reference"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                resources[first]["code"], problem["code"],
+                "a new episode of another problem"
+            );
+        }
+    }
+}
+
+#[test]
+fn consultations_follow_the_gp_connect_structure() {
+    for index in 0..120 {
+        check_structure(&patient_record(21, index, ODS));
+    }
+    check_structure(&long_record(21, ODS, 20));
+}
+
 #[test]
 fn records_are_clinically_coherent() {
-    let mut totals: HashMap<String, usize> = HashMap::new();
-    let mut patients_with_bp = 0;
     let n = 400;
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for index in 0..n {
         let bundle = patient_record(5, index, ODS);
         let patient = &bundle["entry"][0]["resource"];
-        let birth =
-            chrono::NaiveDate::parse_from_str(patient["birthDate"].as_str().unwrap(), "%Y-%m-%d")
-                .unwrap();
-        for r in resources(&bundle) {
-            *totals
-                .entry(r["resourceType"].as_str().unwrap().to_string())
-                .or_default() += 1;
-        }
+        let birth = day_of(patient["birthDate"].as_str().unwrap());
         let problems: HashSet<&str> = of_type(&bundle, "Condition")
             .into_iter()
-            .filter(|c| c["clinicalStatus"]["coding"][0]["code"] == "active")
+            .filter(|c| c["category"][0]["coding"][0]["code"] == gp::PROBLEM_LIST_ITEM)
             .flat_map(|c| codes_of(&c["code"]))
             .collect();
         let meds: HashSet<&str> = of_type(&bundle, "MedicationRequest")
             .into_iter()
             .flat_map(|m| codes_of(&m["medicationCodeableConcept"]))
             .collect();
-        let penicillin_allergic = of_type(&bundle, "AllergyIntolerance")
-            .iter()
-            .any(|a| codes_of(&a["code"]).contains(&"91936005"));
+        let observations: Vec<Vec<&str>> = of_type(&bundle, "Observation")
+            .into_iter()
+            .map(|o| codes_of(&o["code"]))
+            .collect();
 
-        // Repeat medicines follow from problems.
-        if meds.contains("325278007") {
-            assert!(problems.contains("44054006"), "metformin without diabetes");
+        // Every patient is registered.
+        let registrations = of_type(&bundle, "EpisodeOfCare");
+        assert_eq!(registrations.len(), 1);
+        let registration = registrations[0];
+        if registration["type"][0]["coding"][0]["code"] == "T" {
+            *seen.entry("temporary").or_default() += 1;
+        }
+
+        // Nothing happens after death, and death ends the registration.
+        if let Some(died) = patient["deceasedDateTime"].as_str() {
+            *seen.entry("deceased").or_default() += 1;
+            let died = day_of(died);
+            assert_eq!(registration["status"], "finished");
+            assert_eq!(
+                registration["period"]["end"],
+                died.format("%Y-%m-%d").to_string()
+            );
+            for r in resources(&bundle) {
+                for d in dates_of(r) {
+                    assert!(
+                        d <= died,
+                        "{} on {d} after death on {died}",
+                        r["resourceType"]
+                    );
+                }
+                assert_ne!(
+                    r["status"], "active",
+                    "an active {} after death",
+                    r["resourceType"]
+                );
+            }
+        }
+        if patient["meta"]["security"][0]["code"] == "R" {
+            *seen.entry("sensitive").or_default() += 1;
+        }
+
+        // Medicines follow from problems.
+        if meds.contains("325278007") || meds.contains("325242002") {
+            assert!(
+                problems.contains("44054006"),
+                "diabetes medicine without diabetes"
+            );
         }
         if meds.contains("319283006") || meds.contains("318906001") {
             assert!(
@@ -161,20 +374,68 @@ fn records_are_clinically_coherent() {
                 "antihypertensive without hypertension"
             );
         }
+        let penicillin_allergic = of_type(&bundle, "AllergyIntolerance")
+            .iter()
+            .any(|a| codes_of(&a["code"]).contains(&"91936005"));
         assert!(
             !(penicillin_allergic && meds.contains("323510009")),
-            "amoxicillin for a penicillin-allergic patient"
+            "amoxicillin despite a penicillin allergy"
         );
+
+        // Every diabetic has HbA1c results; nobody else does.
+        let hba1c = observations
+            .iter()
+            .filter(|c| c.contains(&"999791000000106"))
+            .count();
+        if problems.contains("44054006") {
+            *seen.entry("diabetic").or_default() += 1;
+            assert!(hba1c > 0, "a diabetic without an HbA1c");
+        } else {
+            assert_eq!(hba1c, 0, "HbA1c for a non-diabetic");
+        }
+        if problems.contains("77386006") {
+            *seen.entry("pregnancy").or_default() += 1;
+        }
+        if problems.contains("709044004") {
+            *seen.entry("ckd").or_default() += 1;
+        }
+        for condition in of_type(&bundle, "Condition") {
+            if !extensions(condition, gp::PROBLEM_EPISODE_EXT).is_empty()
+                && extensions(condition, gp::PROBLEM_EPISODE_EXT)[0]["valueCode"] == "new"
+            {
+                *seen.entry("later episode").or_default() += 1;
+            }
+        }
+        seen.entry("flag")
+            .and_modify(|n| *n += of_type(&bundle, "Flag").len())
+            .or_insert(of_type(&bundle, "Flag").len());
+        seen.entry("task")
+            .and_modify(|n| *n += of_type(&bundle, "Task").len())
+            .or_insert(of_type(&bundle, "Task").len());
+
+        // Children's immunisations at the ages the schedule gives them.
+        for imm in of_type(&bundle, "Immunization") {
+            let name = imm["vaccineCode"]["text"].as_str().unwrap();
+            let age_days = (day_of(imm["occurrenceDateTime"].as_str().unwrap()) - birth).num_days();
+            if let Some((from, to)) = life::schedule_window(name) {
+                assert!((from..=to).contains(&age_days), "{name} at {age_days} days");
+                *seen.entry("childhood vaccine").or_default() += 1;
+            }
+            if name == "Influenza" {
+                let at_risk = ["44054006", "13645005", "195967001", "709044004", "77386006"]
+                    .iter()
+                    .any(|c| problems.contains(c));
+                let age = age_days / 365;
+                assert!(
+                    age >= 65 || (2..=11).contains(&age) || at_risk,
+                    "flu vaccine at {age}"
+                );
+            }
+        }
 
         for obs in of_type(&bundle, "Observation") {
             let code = codes_of(&obs["code"]);
-            if code.contains(&"59261-8") {
-                assert!(problems.contains("44054006"), "HbA1c for a non-diabetic");
-                let v: f64 = obs["valueQuantity"]["value"].to_string().parse().unwrap();
-                assert!((40.0..=110.0).contains(&v));
-            }
-            if code.contains(&"85354-9") {
-                patients_with_bp += 1;
+            if code.contains(&"75367002") {
                 let comps = obs["component"].as_array().unwrap();
                 let sys: i64 = comps[0]["valueQuantity"]["value"]
                     .to_string()
@@ -184,78 +445,40 @@ fn records_are_clinically_coherent() {
                     .to_string()
                     .parse()
                     .unwrap();
-                assert!(codes_of(&comps[0]["code"]).contains(&"8480-6"));
                 assert!(
                     (90..=200).contains(&sys) && (50..sys).contains(&dia),
                     "{sys}/{dia}"
                 );
                 assert_eq!(comps[0]["valueQuantity"]["code"], "mm[Hg]");
             }
-            if code.contains(&"14682-9") {
-                let reviewed = ["38341003", "44054006", "49436004"];
-                assert!(
-                    reviewed.iter().any(|c| problems.contains(c)),
-                    "yearly bloods without a condition that needs them"
-                );
-                assert_eq!(obs["valueQuantity"]["code"], "umol/L");
-            }
-            if code.contains(&"8310-5") {
-                let celsius: f64 = obs["valueQuantity"]["value"].to_string().parse().unwrap();
-                assert!((36.0..=39.7).contains(&celsius), "{celsius} Cel");
-            }
-            if code.contains(&"29463-7") {
-                let kg: f64 = obs["valueQuantity"]["value"].to_string().parse().unwrap();
-                assert!((30.0..=200.0).contains(&kg), "{kg} kg");
-            }
-        }
-        for imm in of_type(&bundle, "Immunization") {
-            let day = chrono::NaiveDate::parse_from_str(
-                &imm["occurrenceDateTime"].as_str().unwrap()[..10],
-                "%Y-%m-%d",
-            )
-            .unwrap();
-            let age_days = (day - birth).num_days();
-            if codes_of(&imm["vaccineCode"]).contains(&"871831003") {
-                assert!(age_days < 5 * 365, "MMR given at {age_days} days");
-            }
-            if codes_of(&imm["vaccineCode"]).contains(&"836377006") {
-                let at_risk = ["44054006", "13645005", "195967001"]
-                    .iter()
-                    .any(|c| problems.contains(c));
-                assert!(
-                    age_days >= 65 * 365 || at_risk,
-                    "flu vaccine for a healthy under-65"
-                );
+            if code.contains(&"80274001") {
+                let v: i64 = obs["valueQuantity"]["value"].to_string().parse().unwrap();
+                assert!((15..=120).contains(&v), "eGFR {v}");
             }
         }
     }
-    let total: usize = totals.values().sum();
-    let per_patient = total / n;
-    assert!(
-        (10..=150).contains(&per_patient),
-        "{per_patient} resources per patient"
-    );
-    for rtype in [
-        "Patient",
-        "Encounter",
-        "Condition",
-        "Observation",
-        "MedicationRequest",
-        "Immunization",
-        "AllergyIntolerance",
+    for what in [
+        "temporary",
+        "deceased",
+        "diabetic",
+        "pregnancy",
+        "ckd",
+        "later episode",
+        "flag",
+        "task",
+        "childhood vaccine",
     ] {
         assert!(
-            totals.get(rtype).copied().unwrap_or(0) > 0,
-            "no {rtype} in 400 records: {totals:?}"
+            seen.get(what).copied().unwrap_or(0) > 0,
+            "no {what} in {n} records: {seen:?}"
         );
     }
-    assert!(patients_with_bp > n / 2);
 }
 
 #[test]
 fn decimals_keep_their_digits() {
     // Weights and heights are written with exactly one decimal place (72.0, not 72).
-    let bundle = patient_record(1, 2, ODS);
+    let bundle = long_record(1, ODS, 5);
     let text = serde_json::to_string(&bundle).unwrap();
     for obs in of_type(&bundle, "Observation") {
         if codes_of(&obs["code"]).contains(&"29463-7") {
@@ -282,43 +505,33 @@ fn location_ids_are_parsed() {
 
 #[test]
 fn every_generated_resource_passes_strict_r4_validation() {
-    let mut checked = 0;
     let mut all: Vec<Value> = practice_bundle(ODS)["entry"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["resource"].clone())
         .collect();
-    for index in 0..60 {
+    for index in 0..40 {
         all.extend(
             resources(&patient_record(13, index, ODS))
                 .into_iter()
                 .cloned(),
         );
     }
+    all.extend(resources(&long_record(13, ODS, 3)).into_iter().cloned());
     for r in &all {
         let issues = fhir::validate_resource(r);
         let errors: Vec<_> = issues
             .iter()
-            .filter(|i| matches!(i.severity, fhir::Severity::Error | fhir::Severity::Fatal))
+            .filter(|i| i.severity != fhir::Severity::Information)
             .collect();
         assert!(
             errors.is_empty(),
             "{} rejected: {errors:?}",
             r["resourceType"]
         );
-        let warnings: Vec<_> = issues
-            .iter()
-            .filter(|i| i.severity == fhir::Severity::Warning)
-            .collect();
-        assert!(
-            warnings.is_empty(),
-            "{} warned: {warnings:?}",
-            r["resourceType"]
-        );
-        checked += 1;
     }
-    assert!(checked > 1_000, "{checked}");
+    assert!(all.len() > 1_000, "{}", all.len());
     // The validator is really looking: an unknown element is an error.
     let mut bad = all[20].clone();
     bad["colour"] = Value::from("blue");
@@ -327,6 +540,97 @@ fn every_generated_resource_passes_strict_r4_validation() {
             .iter()
             .any(|i| i.severity == fhir::Severity::Error)
     );
+}
+
+#[test]
+fn the_long_record_is_dense_and_loads() {
+    let bundle = long_record(2026, ODS, 20);
+    let entries = bundle["entry"].as_array().unwrap().len();
+    assert!(entries >= 2_000, "{entries} entries");
+    let encounters = of_type(&bundle, "Encounter").len();
+    let first = of_type(&bundle, "Encounter")
+        .iter()
+        .map(|e| day_of(e["period"]["start"].as_str().unwrap()))
+        .min()
+        .unwrap();
+    assert!(first.year() <= 2007, "history from {first}");
+    assert!(encounters >= 150, "{encounters} consultations");
+    let repo = temp_repository();
+    let ctx = RequestContext::system(ODS);
+    repo.bundle(&ctx, practice_bundle(ODS), "http://localhost/fhir")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let response = repo
+        .bundle(&ctx, bundle, "http://localhost/fhir")
+        .unwrap_or_else(|e| panic!("{e}: {}", e.outcome()));
+    println!(
+        "long record: {entries} entries, {encounters} consultations, loaded in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(response["entry"].as_array().unwrap().len(), entries);
+}
+
+#[test]
+fn pds_knows_the_demo_population_and_people_not_yet_registered() {
+    let people = pds_people_at(DEMO_SEED, 30, ODS);
+    assert_eq!(people.len(), 30 + 50);
+    for (index, person) in people.iter().take(30).enumerate() {
+        let record = patient_record(DEMO_SEED, index, ODS);
+        let patient = &record["entry"][0]["resource"];
+        assert_eq!(
+            person["identifier"][0]["value"],
+            patient["identifier"][0]["value"]
+        );
+        assert_eq!(person["birthDate"], patient["birthDate"]);
+        assert_eq!(person["name"][0]["family"], patient["name"][0]["family"]);
+        assert_eq!(person["meta"]["versionId"], "1");
+        assert!(person["name"][0]["period"]["start"].is_string());
+        if person["meta"]["security"][0]["code"] == "R" {
+            for withheld in ["address", "telecom", "generalPractitioner"] {
+                assert!(
+                    person.get(withheld).is_none(),
+                    "a sensitive person's {withheld}"
+                );
+            }
+        } else {
+            assert_eq!(person["generalPractitioner"][0]["identifier"]["value"], ODS);
+            assert!(person["address"][0]["postalCode"].is_string());
+        }
+    }
+    assert!(
+        people
+            .iter()
+            .take(30)
+            .any(|p| p["meta"]["security"][0]["code"] == "R")
+    );
+    let elsewhere = &people[30..];
+    assert!(
+        elsewhere
+            .iter()
+            .all(|p| p["generalPractitioner"][0]["identifier"]["value"] != ODS)
+    );
+    assert!(
+        elsewhere
+            .iter()
+            .any(|p| p.get("generalPractitioner").is_none())
+    );
+}
+
+#[test]
+fn demo_codes_match_the_conventions() {
+    assert!(codes::FACE_TO_FACE.code == gp::ENCOUNTER_TYPES[3].0);
+    for kind in [
+        codes::FACE_TO_FACE,
+        codes::TELEPHONE,
+        codes::HOME_VISIT,
+        codes::INDIRECT,
+    ] {
+        assert!(
+            gp::ENCOUNTER_TYPES.contains(&(kind.code, kind.display)),
+            "{}",
+            kind.code
+        );
+    }
 }
 
 fn temp_repository() -> Repository {
@@ -366,13 +670,14 @@ fn entry_ids(bundle: &Value) -> Vec<String> {
 fn the_demo_practice_loads_and_can_be_searched() {
     let repo = temp_repository();
     let ctx = RequestContext::system(ODS);
+    let started = std::time::Instant::now();
     let summary =
-        load_demo_practice(&repo, &ctx).unwrap_or_else(|e| panic!("{e}: {}", e.outcome()));
-    assert_eq!(summary.patients.len(), DEMO_PATIENTS);
-    assert_eq!(summary.counts["Patient"], DEMO_PATIENTS);
+        load_demo_practice(&repo, &ctx, SMALL).unwrap_or_else(|e| panic!("{e}: {}", e.outcome()));
+    assert_eq!(summary.patients.len(), SMALL);
+    assert_eq!(summary.counts["Patient"], SMALL);
     assert_eq!(summary.counts["Organization"], 1);
-    assert!(summary.counts["Observation"] > DEMO_PATIENTS);
-    let expected: usize = (0..DEMO_PATIENTS)
+    assert!(summary.counts["Observation"] > SMALL);
+    let expected: usize = (0..SMALL)
         .map(|i| {
             patient_record(DEMO_SEED, i, ODS)["entry"]
                 .as_array()
@@ -384,11 +689,12 @@ fn the_demo_practice_loads_and_can_be_searched() {
         summary.total(),
         expected + practice_bundle(ODS)["entry"].as_array().unwrap().len()
     );
+    println!("{SMALL} demo patients loaded in {:?}", started.elapsed());
     let shown = summary.to_string();
     let fullest = summary.patients.iter().max_by_key(|p| p.resources).unwrap();
     // Counts only: the summary goes to stdout, which must carry no patient data.
     assert!(
-        shown.contains(&format!("{DEMO_PATIENTS} patients loaded")),
+        shown.contains(&format!("{SMALL} patients loaded")),
         "{shown}"
     );
     for private in [&fullest.nhs_number, &fullest.birth_date, &fullest.name] {
@@ -431,7 +737,7 @@ fn the_demo_practice_loads_and_can_be_searched() {
         "Observation",
         &[("subject", &reference), ("_count", "1000")],
     );
-    let generated = (0..DEMO_PATIENTS)
+    let generated = (0..SMALL)
         .map(|i| patient_record(DEMO_SEED, i, ODS))
         .find(|b| example_patient(b).nhs_number == first.nhs_number)
         .unwrap();
@@ -445,91 +751,40 @@ fn the_demo_practice_loads_and_can_be_searched() {
         .json()
         .unwrap();
     assert_eq!(
-        patient["generalPractitioner"][0]["reference"],
+        patient["generalPractitioner"][1]["reference"],
         format!("Organization/{ODS}")
     );
     assert!(repo.read(&ctx, "Organization", ODS).is_ok());
 
     // Loading again adds nothing.
-    let again = load_demo_practice(&repo, &ctx).unwrap();
-    assert_eq!(again.already_present, DEMO_PATIENTS);
+    let again = load_demo_practice(&repo, &ctx, SMALL).unwrap();
+    assert_eq!(again.already_present, SMALL);
     assert!(again.patients.is_empty());
     let all = search(&repo, &ctx, "Patient", &[("_summary", "count")]);
-    assert_eq!(all["total"], DEMO_PATIENTS);
+    assert_eq!(all["total"], SMALL);
 }
 
-/// What the demo practice should show: the kinds of patient a GP sees every day.
-fn missing_variety(seed: u64) -> Vec<&'static str> {
-    let records: Vec<Value> = (0..DEMO_PATIENTS)
-        .map(|i| patient_record(seed, i, ODS))
-        .collect();
-    let has_code = |rtype: &str, field: &str, code: &str| {
-        records.iter().any(|b| {
-            of_type(b, rtype)
-                .iter()
-                .any(|r| codes_of(&r[field]).contains(&code))
-        })
-    };
-    let ages: Vec<i64> = records
-        .iter()
-        .map(|b| {
-            let birth = b["entry"][0]["resource"]["birthDate"].as_str().unwrap();
-            2026 - birth[..4].parse::<i64>().unwrap()
-        })
-        .collect();
-    let mut missing = Vec::new();
-    for (what, present) in [
-        ("a child under five", ages.iter().any(|a| *a < 5)),
-        ("someone over eighty", ages.iter().any(|a| *a > 80)),
-        ("hypertension", has_code("Condition", "code", "38341003")),
-        ("type 2 diabetes", has_code("Condition", "code", "44054006")),
-        ("asthma", has_code("Condition", "code", "195967001")),
-        ("COPD", has_code("Condition", "code", "13645005")),
-        (
-            "a penicillin allergy",
-            has_code("AllergyIntolerance", "code", "91936005"),
-        ),
-        (
-            "a flu vaccine",
-            has_code("Immunization", "vaccineCode", "836377006"),
-        ),
-    ] {
-        if !present {
-            missing.push(what);
-        }
-    }
-    missing
-}
-
-#[test]
-fn the_demo_practice_has_variety() {
-    assert_eq!(missing_variety(DEMO_SEED), Vec::<&str>::new());
-}
-
-/// Finds seeds for DEMO_SEED: `cargo test -p opengp find_demo_seed -- --ignored --nocapture`.
+/// The default practice's load time: `cargo test --release -p opengp
+/// default_demo_load_time -- --ignored --nocapture`.
 #[test]
 #[ignore]
-fn find_demo_seed() {
-    let found: Vec<u64> = (0..2000)
-        .filter(|s| missing_variety(*s).is_empty())
-        .take(5)
-        .collect();
-    println!("seeds with every kind of patient: {found:?}");
+fn default_demo_load_time() {
+    let repo = temp_repository();
+    let ctx = RequestContext::system(ODS);
+    let started = std::time::Instant::now();
+    let summary = load_demo_practice(&repo, &ctx, DEMO_PATIENTS).unwrap();
+    println!("{summary}loaded in {:?}", started.elapsed());
 }
 
-/// `cargo test -p opengp print_sample -- --ignored --nocapture` shows a record and the
-/// make-up of a thousand.
+/// The make-up of a thousand records: `cargo test --release -p opengp print_make_up --
+/// --ignored --nocapture`.
 #[test]
 #[ignore]
-fn print_sample() {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&patient_record(2026, 3, ODS)).unwrap()
-    );
+fn print_make_up() {
     let mut totals: std::collections::BTreeMap<String, usize> = Default::default();
     let mut bytes = 0;
     for i in 0..1000 {
-        let b = patient_record(2026, i, ODS);
+        let b = patient_record(DEMO_SEED, i, ODS);
         bytes += serde_json::to_string(&b).unwrap().len();
         for r in resources(&b) {
             *totals

@@ -26,6 +26,11 @@ impl Fields {
             .filter(|v| !v.is_empty())
     }
 
+    /// The fields in the order they were posted.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     pub fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default().to_string()
     }

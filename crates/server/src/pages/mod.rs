@@ -1,10 +1,9 @@
-//! OpenGP's own pages: staff sign-in (password, then authenticator code), sign-out, the
-//! home page, and the consent page of the OAuth authorization endpoint. Plain HTML
+//! OpenGP's own pages: staff sign-in (password, then authenticator code), sign-out,
+//! and the consent page of the OAuth authorization endpoint. Plain HTML
 //! forms that work without JavaScript.
 
 pub mod consent;
 pub mod form;
-pub mod home;
 pub mod html;
 pub mod login;
 pub mod session;

@@ -188,12 +188,16 @@ pub fn activity_for(rtype: &str, use_: Use) -> Activity {
     use Activity::*;
     match (rtype, use_) {
         ("AuditEvent", _) => ViewAudit,
+        // A registration (EpisodeOfCare) is administrative, like the demographics:
+        // receptionists register patients.
         (
-            "Patient" | "RelatedPerson" | "Practitioner" | "PractitionerRole" | "Organization"
-            | "Location" | "HealthcareService" | "Endpoint",
+            "Patient" | "RelatedPerson" | "EpisodeOfCare" | "Practitioner" | "PractitionerRole"
+            | "Organization" | "Location" | "HealthcareService" | "Endpoint",
             Use::Read,
         ) => ViewDemographics,
-        ("Patient" | "RelatedPerson" | "Consent", Use::Write) => AmendDemographics,
+        ("Patient" | "RelatedPerson" | "EpisodeOfCare" | "Consent", Use::Write) => {
+            AmendDemographics
+        }
         (
             "Practitioner" | "PractitionerRole" | "Organization" | "Location" | "HealthcareService"
             | "Endpoint",
@@ -215,6 +219,10 @@ mod tests {
     fn receptionist_books_and_amends_address_but_cannot_read_notes() {
         let r = Role::Receptionist;
         assert!(r.may(activity_for("Appointment", Use::Write)));
+        assert!(
+            r.may(activity_for("EpisodeOfCare", Use::Write)),
+            "receptionists register"
+        );
         assert!(r.may(activity_for("Patient", Use::Write)));
         assert!(!r.may(activity_for("Encounter", Use::Read)));
         assert!(!r.may(activity_for("Composition", Use::Read)));

@@ -29,6 +29,7 @@ pub fn cases() -> Vec<Case> {
         case!(elements_and_summary_shape_the_matches),
         case!(paging_is_stable_while_others_write),
         case!(small_results_write_nothing),
+        case!(first_page_only_keeps_no_snapshot),
         case!(snapshot_limits_and_expiry),
         case!(deleted_resources_never_match),
         case!(tenancy),
@@ -882,6 +883,28 @@ fn small_results_write_nothing(h: &Harness) {
     let b = search(h, "Observation", &[("_count", "3")]);
     assert!(link(&b, "next").is_some());
     assert_eq!(snapshot_count(h), 1);
+}
+
+/// A type-ahead search: the same first page as a paged search, in the same order, but
+/// nothing stored for later pages, no `next` link and no (unknown) total.
+fn first_page_only_keeps_no_snapshot(h: &Harness) {
+    seed(h);
+    let params = [("_count", "3"), ("_sort", "_id")];
+    let req = request(h, Some("Observation"), &params);
+    let first = h.repo.search_first_page(&h.ctx(), &req).unwrap();
+    assert_eq!(snapshot_count(h), 0, "no snapshot for a first page only");
+    assert!(link(&first, "next").is_none());
+    assert!(
+        first.get("total").is_none(),
+        "the total is unknown: {first}"
+    );
+    let paged = search(h, "Observation", &params);
+    assert_eq!(ids_in(&first, "match"), ids_in(&paged, "match"));
+    assert_eq!(ids_in(&first, "match").len(), 3);
+    // When everything fits, the total is known.
+    let all = request(h, Some("Observation"), &[("_count", "100")]);
+    let b = h.repo.search_first_page(&h.ctx(), &all).unwrap();
+    assert_eq!(b["total"].as_u64(), Some(ids_in(&b, "match").len() as u64));
 }
 
 fn snapshot_limits_and_expiry(h: &Harness) {

@@ -46,7 +46,7 @@ impl Repository {
             ),
             stored_query: format!("{STORED_PREFIX}{patient_id}?{encoded}"),
         };
-        let bundle = self.run_query(ctx, &q, &origin)?;
+        let bundle = self.run_query(ctx, &q, &origin, super::Paging::Snapshot)?;
         let record = AuditRecord::new("everything", Action::Execute, Outcome::Success)
             .patient(patient_id)
             .query(encoded)

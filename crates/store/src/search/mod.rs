@@ -103,6 +103,13 @@ impl Query {
     }
 }
 
+/// Whether a search that has more matches than its page keeps a snapshot for the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Paging {
+    Snapshot,
+    FirstPageOnly,
+}
+
 /// Where a search's Bundle links point and what its snapshot records.
 pub(crate) struct Origin<'a> {
     pub base_url: &'a str,
@@ -117,6 +124,28 @@ impl Repository {
     /// what `ctx` may see, and audited. A search of one type needs the search permission
     /// for it; a search across types covers the types `ctx` may read.
     pub fn search(&self, ctx: &RequestContext, req: &SearchRequest) -> FhirResult<Value> {
+        self.search_paged(ctx, req, Paging::Snapshot)
+    }
+
+    /// The first page of a search only, with no snapshot kept for later pages (and so no
+    /// `next` link): for type-ahead lists and summaries that show the top results and
+    /// never page. Otherwise exactly [`Repository::search`]: the same access rules and
+    /// the same audit entry. Keeping a snapshot costs a write of every match, which a
+    /// broad search as you type ("smi") cannot afford on every keystroke.
+    pub fn search_first_page(
+        &self,
+        ctx: &RequestContext,
+        req: &SearchRequest,
+    ) -> FhirResult<Value> {
+        self.search_paged(ctx, req, Paging::FirstPageOnly)
+    }
+
+    fn search_paged(
+        &self,
+        ctx: &RequestContext,
+        req: &SearchRequest,
+        paging: Paging,
+    ) -> FhirResult<Value> {
         let event = match &req.rtype {
             Some(_) => "search-type",
             None => "search-system",
@@ -127,7 +156,7 @@ impl Repository {
         }
         let bundle = match req.rtype.as_deref() {
             Some("AuditEvent") => self.audit.search_events(ctx, req)?,
-            _ => self.search_visible(ctx, req)?,
+            _ => self.search_visible(ctx, req, paging)?,
         };
         let record = AuditRecord::new(event, Action::Execute, Outcome::Success)
             .query(encode(&req.params))
@@ -136,7 +165,12 @@ impl Repository {
         Ok(bundle)
     }
 
-    fn search_visible(&self, ctx: &RequestContext, req: &SearchRequest) -> FhirResult<Value> {
+    fn search_visible(
+        &self,
+        ctx: &RequestContext,
+        req: &SearchRequest,
+        paging: Paging,
+    ) -> FhirResult<Value> {
         if let Some((_, snapshot)) = req.params.iter().find(|(k, _)| k == "_getpages") {
             return self.search_page(ctx, req, snapshot);
         }
@@ -158,7 +192,7 @@ impl Repository {
             ),
             stored_query: format!("{path}?{encoded}"),
         };
-        self.run_query(ctx, &q, &origin)
+        self.run_query(ctx, &q, &origin, paging)
     }
 
     fn limits(&self) -> Limits {
@@ -175,6 +209,7 @@ impl Repository {
         ctx: &RequestContext,
         q: &Query,
         origin: &Origin,
+        paging: Paging,
     ) -> FhirResult<Value> {
         let mut tx = self.store.begin(ctx, TxMode::Read)?;
         if q.summary == Summary::Count || q.count == 0 {
@@ -194,12 +229,17 @@ impl Repository {
             );
         }
         let (sql, args) = q.selection.page_query(q.count + 1);
-        let rows = tx.query(&sql, &args)?;
+        let mut rows = tx.query(&sql, &args)?;
+        // More matches than the page: without a snapshot the total is unknown.
+        let more = rows.len() > q.count;
+        if paging == Paging::FirstPageOnly {
+            rows.truncate(q.count);
+        }
         if rows.len() <= q.count {
             let pks: Vec<i64> = rows.iter().filter_map(|r| r[0].as_i64()).collect();
             let matches = page::load_current(tx.as_mut(), ctx, &pks)?;
             let included = include::resolve(tx.as_mut(), ctx, q, &matches)?;
-            let total = (q.total != Total::None).then_some(matches.len() as i64);
+            let total = (q.total != Total::None && !more).then_some(matches.len() as i64);
             return self.searchset(
                 q,
                 origin.base_url,

@@ -1,0 +1,121 @@
+//! Patient alerts: a `Flag` per alert (category from [`FLAG_CATEGORY_SYSTEM`], the
+//! alert's words as `code.text`, `period`, `author`), shown in the banner while active.
+
+use crate::conventions::FLAG_CATEGORY_SYSTEM;
+use crate::fetch;
+use crate::form::FieldErrors;
+use crate::problems::ChangeError;
+use chrono::{NaiveDate, Utc};
+use serde_json::json;
+use store::{Repository, RequestContext};
+
+/// The categories a user may choose: code and display (HL7 flag-category).
+pub const CATEGORIES: [(&str, &str); 6] = [
+    ("clinical", "Clinical"),
+    ("safety", "Safety"),
+    ("behavioral", "Behavioral"),
+    ("admin", "Administrative"),
+    ("contact", "Subject contact"),
+    ("advance-directive", "Advance directive"),
+];
+
+/// Longest alert text: the banner is not the place for a letter.
+pub const MAX_TEXT: usize = 200;
+
+/// An alert as entered on the record page.
+#[derive(Debug, Clone, Default)]
+pub struct NewAlert {
+    pub category: String,
+    pub text: String,
+    /// Optional end date (`2026-03-12`).
+    pub ends: String,
+}
+
+/// Checks an alert: known category, some words (not too many), an end date (if any)
+/// that is a real date from today on.
+pub fn check(
+    alert: &NewAlert,
+) -> Result<(&'static str, &'static str, Option<NaiveDate>), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let category = CATEGORIES.iter().find(|(c, _)| *c == alert.category.trim());
+    if category.is_none() {
+        errors.add("category", "Choose what kind of alert this is");
+    }
+    let text = alert.text.trim();
+    if text.is_empty() {
+        errors.add("text", "Enter the alert");
+    } else if text.chars().count() > MAX_TEXT {
+        errors.add(
+            "text",
+            format!("The alert must be {MAX_TEXT} characters or fewer"),
+        );
+    }
+    let mut ends = None;
+    let end_text = alert.ends.trim();
+    if !end_text.is_empty() {
+        match NaiveDate::parse_from_str(end_text, "%Y-%m-%d") {
+            Err(_) => errors.add("ends", "The end date must be a real date, like 2026-03-12"),
+            Ok(d) if d < Utc::now().date_naive() => {
+                errors.add("ends", "The end date cannot be in the past")
+            }
+            Ok(d) => ends = Some(d),
+        }
+    }
+    match (errors.is_empty(), category) {
+        (true, Some((code, display))) => Ok((code, display, ends)),
+        _ => Err(errors),
+    }
+}
+
+/// Adds an alert to the patient's record; returns the Flag's id.
+pub fn add_alert(
+    repo: &Repository,
+    ctx: &RequestContext,
+    patient_id: &str,
+    alert: &NewAlert,
+    author: Option<&str>,
+) -> Result<String, ChangeError> {
+    let (code, display, ends) = check(alert)?;
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    let mut flag = json!({
+        "resourceType": "Flag",
+        "status": "active",
+        "category": [{"coding": [{"system": FLAG_CATEGORY_SYSTEM, "code": code, "display": display}]}],
+        "code": {"text": alert.text.trim()},
+        "subject": {"reference": format!("Patient/{patient_id}")},
+        "period": {"start": today}
+    });
+    if let Some(end) = ends {
+        flag["period"]["end"] = json!(end.format("%Y-%m-%d").to_string());
+    }
+    if let Some(author) = author {
+        flag["author"] = json!({"reference": author});
+    }
+    Ok(repo.create(ctx, "Flag", flag, None)?.resource.id)
+}
+
+/// Ends an alert (status inactive, `period.end` today or the date given), with
+/// `If-Match` on the version the user saw.
+pub fn end_alert(
+    repo: &Repository,
+    ctx: &RequestContext,
+    patient_id: &str,
+    flag_id: &str,
+    version: i64,
+) -> Result<(), ChangeError> {
+    let (mut flag, _) = fetch::read(repo, ctx, "Flag", flag_id)?;
+    if flag["subject"]["reference"] != format!("Patient/{patient_id}").as_str() {
+        return Err(ChangeError::Store(store::FhirError::NotFound(format!(
+            "Flag/{flag_id}"
+        ))));
+    }
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    flag["status"] = json!("inactive");
+    if !flag["period"].is_object() {
+        flag["period"] = json!({});
+    }
+    flag["period"]["end"] = json!(today);
+    crate::problems::strip_version(&mut flag);
+    repo.update(ctx, "Flag", flag_id, flag, Some(version))?;
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Small helpers over the repository's FHIR interactions, for services that want
+//! resources rather than Bundles.
+
+use serde_json::Value;
+use store::{FhirResult, Repository, RequestContext, SearchRequest};
+
+/// The base URL services give the store (only used in the Bundles it returns).
+pub const BASE: &str = "http://opengp.local/fhir";
+
+/// The resources a search matched (its `match` entries, not `_include`d ones), first
+/// page only (no paging snapshot is kept): ask for what you need with `_count`.
+pub fn search(
+    repo: &Repository,
+    ctx: &RequestContext,
+    rtype: &str,
+    params: &[(&str, &str)],
+) -> FhirResult<Vec<Value>> {
+    let bundle = search_bundle(repo, ctx, rtype, params)?;
+    Ok(entries(&bundle, Some("match")))
+}
+
+/// The whole searchset Bundle (matches and includes).
+pub fn search_bundle(
+    repo: &Repository,
+    ctx: &RequestContext,
+    rtype: &str,
+    params: &[(&str, &str)],
+) -> FhirResult<Value> {
+    let req = SearchRequest {
+        rtype: Some(rtype.to_string()),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        base_url: BASE.to_string(),
+        lenient: false,
+    };
+    repo.search_first_page(ctx, &req)
+}
+
+/// The resources of a Bundle's entries, optionally only those with this search mode.
+pub fn entries(bundle: &Value, mode: Option<&str>) -> Vec<Value> {
+    bundle["entry"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|e| mode.is_none_or(|m| e["search"]["mode"] == m))
+                .map(|e| e["resource"].clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The current version of one resource, with its version number (for `If-Match`).
+pub fn read(
+    repo: &Repository,
+    ctx: &RequestContext,
+    rtype: &str,
+    id: &str,
+) -> FhirResult<(Value, i64)> {
+    let version = repo.read(ctx, rtype, id)?;
+    let resource = version.json().unwrap_or(Value::Null);
+    Ok((resource, version.version))
+}

@@ -1,0 +1,446 @@
+//! The registration form as entered (strings, so a page can show it again unchanged)
+//! and its validation into [`ValidForm`], every problem tied to its field.
+
+use super::{dates, postcode};
+use crate::conventions::{NHS_NUMBER_VERIFICATION, RegistrationType};
+use crate::form::FieldErrors;
+use chrono::{Duration, NaiveDate};
+
+/// What was entered, field by field (the field names are the form's input names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrationForm {
+    pub title: String,
+    pub given: String,
+    pub family: String,
+    pub previous_surname: String,
+    /// `male`, `female`, `other`, `unknown`.
+    pub gender: String,
+    pub birth_day: String,
+    pub birth_month: String,
+    pub birth_year: String,
+    pub nhs_number: String,
+    /// `01` to `08`.
+    pub nhs_verification: String,
+    pub address_line1: String,
+    pub address_line2: String,
+    pub town: String,
+    pub postcode: String,
+    pub mobile: String,
+    pub home_phone: String,
+    pub email: String,
+    /// `letter`, `telephone`, `email`, `sms` or empty.
+    pub preferred_contact: String,
+    /// `R`, `T` or `IN` ([`RegistrationType::code`]).
+    pub registration_type: String,
+    /// `YYYY-MM-DD` (a date input) or `DD/MM/YYYY`.
+    pub registration_date: String,
+    /// Practitioner ids.
+    pub usual_gp: String,
+    pub named_gp: String,
+    /// Ticked "This is not the same person" after a duplicate warning.
+    pub confirm_not_duplicate: bool,
+    /// Set by a PDS trace that confirmed the NHS number and demographics.
+    pub pds_traced: bool,
+    /// Set by a PDS trace of a sensitive (restricted) patient.
+    pub sensitive: bool,
+}
+
+/// How the patient prefers to be contacted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactMethod {
+    Letter,
+    Telephone,
+    Email,
+    Sms,
+}
+
+impl ContactMethod {
+    pub const ALL: [ContactMethod; 4] = [
+        ContactMethod::Letter,
+        ContactMethod::Telephone,
+        ContactMethod::Email,
+        ContactMethod::Sms,
+    ];
+
+    /// The form value.
+    pub fn key(self) -> &'static str {
+        match self {
+            ContactMethod::Letter => "letter",
+            ContactMethod::Telephone => "telephone",
+            ContactMethod::Email => "email",
+            ContactMethod::Sms => "sms",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ContactMethod::Letter => "Letter",
+            ContactMethod::Telephone => "Telephone",
+            ContactMethod::Email => "Email",
+            ContactMethod::Sms => "Text message (SMS)",
+        }
+    }
+
+    /// The UK Core PreferredContactMethod code and display. It has no code for text
+    /// messages: SMS is telephone contact, told apart by the text and the ranked
+    /// `sms` ContactPoint.
+    pub fn code(self) -> (&'static str, &'static str) {
+        match self {
+            ContactMethod::Letter => ("1", "Letter"),
+            ContactMethod::Telephone | ContactMethod::Sms => ("3", "Telephone"),
+            ContactMethod::Email => ("4", "E-mail"),
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<ContactMethod> {
+        Self::ALL.into_iter().find(|m| m.key() == key)
+    }
+}
+
+/// A form that can be saved: every value checked and in its stored form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidForm {
+    pub title: Option<String>,
+    pub given: Vec<String>,
+    pub family: String,
+    pub previous_surname: Option<String>,
+    pub gender: String,
+    pub birth_date: NaiveDate,
+    /// Ten digits.
+    pub nhs_number: Option<String>,
+    pub nhs_verification: String,
+    pub address_lines: Vec<String>,
+    pub town: Option<String>,
+    /// `LS6 1AB`.
+    pub postcode: Option<String>,
+    pub mobile: Option<String>,
+    pub home_phone: Option<String>,
+    pub email: Option<String>,
+    pub preferred_contact: Option<ContactMethod>,
+    pub registration_type: RegistrationType,
+    pub registration_date: NaiveDate,
+    pub usual_gp: Option<String>,
+    pub named_gp: Option<String>,
+    pub sensitive: bool,
+}
+
+pub const GENDERS: [(&str, &str); 4] = [
+    ("female", "Female"),
+    ("male", "Male"),
+    ("other", "Other"),
+    ("unknown", "Unknown"),
+];
+
+/// The oldest anyone registering can be.
+const MAX_AGE_YEARS: i64 = 130;
+
+/// Checks everything that can be checked without the record; `today` is the practice's
+/// date.
+pub fn validate(form: &RegistrationForm, today: NaiveDate) -> Result<ValidForm, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+
+    let family = text(&form.family);
+    if family.is_none() {
+        errors.add("family", "Enter the patient's last name");
+    }
+    let given: Vec<String> = form.given.split_whitespace().map(str::to_string).collect();
+    if given.is_empty() {
+        errors.add("given", "Enter the patient's first name");
+    }
+    if !GENDERS.iter().any(|(code, _)| *code == form.gender) {
+        errors.add("gender", "Select the patient's gender");
+    }
+    let birth_date = birth_date(form, today, &mut errors);
+    let registration_type = RegistrationType::from_code(&form.registration_type);
+    if registration_type.is_none() {
+        errors.add("registration_type", "Select the type of registration");
+    }
+    let registration_date = registration_date(form, today, birth_date, &mut errors);
+    let nhs_number = nhs_number(form, &mut errors);
+    verification(form, nhs_number.as_deref(), registration_type, &mut errors);
+
+    let postcode = text(&form.postcode).and_then(|p| match postcode::normalize(&p) {
+        Some(p) => Some(p),
+        None => {
+            errors.add("postcode", "Enter a real postcode, like LS6 1AB");
+            None
+        }
+    });
+    let mobile = phone(&form.mobile, "mobile", &mut errors);
+    let home_phone = phone(&form.home_phone, "home_phone", &mut errors);
+    let email = text(&form.email).and_then(|e| {
+        if is_email(&e) {
+            Some(e)
+        } else {
+            errors.add("email", "Enter an email address like name@example.com");
+            None
+        }
+    });
+    let address_lines: Vec<String> = [&form.address_line1, &form.address_line2]
+        .into_iter()
+        .filter_map(|l| text(l))
+        .collect();
+    let preferred_contact = contact_preference(
+        form,
+        &address_lines,
+        postcode.is_some(),
+        mobile.is_some() || home_phone.is_some(),
+        mobile.is_some(),
+        email.is_some(),
+        &mut errors,
+    );
+
+    let (Some(family), Some(birth_date), Some(registration_type), Some(registration_date)) =
+        (family, birth_date, registration_type, registration_date)
+    else {
+        return Err(errors);
+    };
+    errors.into_result(ValidForm {
+        title: text(&form.title),
+        given,
+        family,
+        previous_surname: text(&form.previous_surname),
+        gender: form.gender.clone(),
+        birth_date,
+        nhs_number,
+        nhs_verification: form.nhs_verification.clone(),
+        address_lines,
+        town: text(&form.town),
+        postcode,
+        mobile,
+        home_phone,
+        email,
+        preferred_contact,
+        registration_type,
+        registration_date,
+        usual_gp: text(&form.usual_gp),
+        named_gp: text(&form.named_gp),
+        sensitive: form.sensitive,
+    })
+}
+
+fn birth_date(
+    form: &RegistrationForm,
+    today: NaiveDate,
+    errors: &mut FieldErrors,
+) -> Option<NaiveDate> {
+    let date = dates::from_parts(
+        &form.birth_day,
+        &form.birth_month,
+        &form.birth_year,
+        "Date of birth",
+    );
+    match date {
+        Err(message) => errors.add("birth_date", message),
+        Ok(d) if d > today => {
+            errors.add("birth_date", "Date of birth must be today or in the past")
+        }
+        Ok(d) if (today - d).num_days() > MAX_AGE_YEARS * 366 => errors.add(
+            "birth_date",
+            format!("Date of birth must be within the last {MAX_AGE_YEARS} years"),
+        ),
+        Ok(d) => return Some(d),
+    }
+    None
+}
+
+fn registration_date(
+    form: &RegistrationForm,
+    today: NaiveDate,
+    birth: Option<NaiveDate>,
+    errors: &mut FieldErrors,
+) -> Option<NaiveDate> {
+    if form.registration_date.trim().is_empty() {
+        errors.add("registration_date", "Enter the registration date");
+        return None;
+    }
+    match dates::parse_typed(&form.registration_date, today) {
+        Err(message) => errors.add("registration_date", message),
+        Ok(d) if d > today + Duration::days(1) => errors.add(
+            "registration_date",
+            "Registration date cannot be more than 1 day in the future",
+        ),
+        Ok(d) if birth.is_some_and(|b| d < b) => errors.add(
+            "registration_date",
+            "Registration date must be on or after the date of birth",
+        ),
+        Ok(d) => return Some(d),
+    }
+    None
+}
+
+fn nhs_number(form: &RegistrationForm, errors: &mut FieldErrors) -> Option<String> {
+    let entered = form.nhs_number.trim();
+    if entered.is_empty() {
+        return None;
+    }
+    match fhir::nhs_number::normalize(entered) {
+        None => errors.add(
+            "nhs_number",
+            "Enter the NHS number as 10 digits, like 943 476 5919",
+        ),
+        Some(n) if !fhir::nhs_number::is_valid(&n) => errors.add(
+            "nhs_number",
+            "This is not a valid NHS number: check the digits (the last one is a check digit)",
+        ),
+        Some(n) => return Some(n),
+    }
+    None
+}
+
+/// The verification status must fit what is known: `01` only after a PDS trace, `02`
+/// and `05` only with a number, and a permanent registration needs a number or a
+/// reason there is none yet.
+fn verification(
+    form: &RegistrationForm,
+    nhs_number: Option<&str>,
+    registration_type: Option<RegistrationType>,
+    errors: &mut FieldErrors,
+) {
+    let code = form.nhs_verification.as_str();
+    if !NHS_NUMBER_VERIFICATION.iter().any(|(c, _)| *c == code) {
+        errors.add("nhs_verification", "Select the NHS number status");
+        return;
+    }
+    let has_number = nhs_number.is_some() || !form.nhs_number.trim().is_empty();
+    match code {
+        "01" if !has_number => errors.add(
+            "nhs_verification",
+            "Status 01 (verified) needs an NHS number: enter it, or choose another status",
+        ),
+        "01" if !form.pds_traced => errors.add(
+            "nhs_verification",
+            "Status 01 (verified) needs a PDS trace: use Trace on PDS first",
+        ),
+        "02" | "05" if !has_number => errors.add(
+            "nhs_verification",
+            "This status needs an NHS number: enter it, or choose another status",
+        ),
+        "07" if !has_number && registration_type == Some(RegistrationType::Permanent) => errors
+            .add(
+                "nhs_verification",
+                "A permanent registration needs an NHS number or a trace: choose 03 Trace required",
+            ),
+        _ => {}
+    }
+}
+
+/// A UK phone number as stored: digits with the usual spacing removed, `+44` as `0`.
+fn phone(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<String> {
+    let entered = entered.trim();
+    if entered.is_empty() {
+        return None;
+    }
+    let digits: String = entered
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+        .collect();
+    let national = match digits.strip_prefix("+44") {
+        Some(rest) => format!("0{}", rest.trim_start_matches('0')),
+        None => digits,
+    };
+    let ok = national.starts_with('0')
+        && (10..=11).contains(&national.len())
+        && national.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Some(national)
+    } else {
+        errors.add(
+            field,
+            "Enter a UK phone number, like 07700 900123 or 0113 496 0123",
+        );
+        None
+    }
+}
+
+fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace)
+}
+
+/// The preferred method, which must have the details it needs.
+fn contact_preference(
+    form: &RegistrationForm,
+    address_lines: &[String],
+    has_postcode: bool,
+    has_phone: bool,
+    has_mobile: bool,
+    has_email: bool,
+    errors: &mut FieldErrors,
+) -> Option<ContactMethod> {
+    if form.preferred_contact.is_empty() {
+        return None;
+    }
+    let Some(method) = ContactMethod::from_key(&form.preferred_contact) else {
+        errors.add(
+            "preferred_contact",
+            "Select how the patient prefers to be contacted",
+        );
+        return None;
+    };
+    let missing = match method {
+        ContactMethod::Letter if address_lines.is_empty() || !has_postcode => {
+            Some("Add the address and postcode, or choose another way to contact the patient")
+        }
+        ContactMethod::Telephone if !has_phone => {
+            Some("Add a phone number, or choose another way to contact the patient")
+        }
+        ContactMethod::Sms if !has_mobile => {
+            Some("Add a mobile number, or choose another way to contact the patient")
+        }
+        ContactMethod::Email if !has_email => {
+            Some("Add an email address, or choose another way to contact the patient")
+        }
+        _ => None,
+    };
+    match missing {
+        Some(message) => {
+            errors.add("preferred_contact", message);
+            None
+        }
+        None => Some(method),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_uk_numbers() {
+        let mut errors = FieldErrors::new();
+        assert_eq!(
+            phone("+44 7700 900123", "mobile", &mut errors).as_deref(),
+            Some("07700900123")
+        );
+        assert_eq!(
+            phone("(0113) 496-0123", "home_phone", &mut errors).as_deref(),
+            Some("01134960123")
+        );
+        assert!(errors.is_empty());
+        assert_eq!(phone("12345", "mobile", &mut errors), None);
+        assert!(errors.get("mobile").is_some());
+    }
+
+    #[test]
+    fn emails_need_a_name_and_a_domain() {
+        assert!(is_email("ann.smith@example.com"));
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+}

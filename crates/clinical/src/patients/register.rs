@@ -1,0 +1,249 @@
+//! Registering a patient: the UK Core Patient and its registration EpisodeOfCare,
+//! written in one transaction so there is never a patient without a registration or a
+//! registration without its patient.
+
+use super::form::{ContactMethod, ValidForm};
+use crate::conventions::{
+    CONFIDENTIALITY_SYSTEM, CONTACT_PREFERENCE_EXT, NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION,
+    NHS_NUMBER_VERIFICATION_EXT, NHS_NUMBER_VERIFICATION_SYSTEM, PREFERRED_CONTACT_METHOD_SYSTEM,
+    REGISTRATION_TYPE_SYSTEM, reference_parts,
+};
+use crate::fetch;
+use serde_json::{Map, Value, json};
+use store::{FhirError, FhirResult, Repository, RequestContext};
+
+/// What a registration did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    pub patient_id: String,
+    /// `true` when a patient with the same NHS number was created by someone else
+    /// between the duplicate check and this write: nothing new was written.
+    pub already_existed: bool,
+}
+
+/// Writes the Patient and its EpisodeOfCare for `practice` (`Organization/{id}`).
+/// With an NHS number, both writes are conditional on it, so two people registering
+/// the same patient at once make one record.
+pub fn register(
+    repo: &Repository,
+    ctx: &RequestContext,
+    form: &ValidForm,
+    practice: &str,
+) -> FhirResult<Registered> {
+    let keys = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()].map(|k| k.to_string());
+    let bundle = transaction(form, practice, &keys);
+    let response = repo.bundle(ctx, bundle, fetch::BASE)?;
+    let patient = &response["entry"][0]["response"];
+    let location = patient["location"].as_str().unwrap_or_default();
+    let patient_id = location
+        .split_once("/_history/")
+        .and_then(|(reference, _)| reference_parts(reference))
+        .map(|(_, id)| id.to_string())
+        .ok_or_else(|| {
+            FhirError::Store(store::StoreError::Backend(
+                "the registration transaction named no patient".into(),
+            ))
+        })?;
+    Ok(Registered {
+        patient_id,
+        already_existed: !patient["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("201")),
+    })
+}
+
+/// The transaction Bundle of a registration; `keys` are the `urn:uuid:`s of the Patient
+/// and the EpisodeOfCare.
+pub fn transaction(form: &ValidForm, practice: &str, keys: &[String; 2]) -> Value {
+    let patient_url = format!("urn:uuid:{}", keys[0]);
+    let mut patient_request = json!({"method": "POST", "url": "Patient"});
+    let mut episode_request = json!({"method": "POST", "url": "EpisodeOfCare"});
+    if let Some(number) = &form.nhs_number {
+        patient_request["ifNoneExist"] = json!(format!("identifier={NHS_NUMBER_SYSTEM}|{number}"));
+        episode_request["ifNoneExist"] = json!(format!(
+            "patient.identifier={NHS_NUMBER_SYSTEM}|{number}&status=active"
+        ));
+    }
+    json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": patient_url,
+                "resource": patient(form, practice),
+                "request": patient_request,
+            },
+            {
+                "fullUrl": format!("urn:uuid:{}", keys[1]),
+                "resource": episode(form, practice, &patient_url),
+                "request": episode_request,
+            },
+        ]
+    })
+}
+
+/// The UK Core Patient (see `conventions`).
+pub fn patient(form: &ValidForm, practice: &str) -> Value {
+    let mut p = Map::new();
+    p.insert("resourceType".into(), json!("Patient"));
+    if form.sensitive {
+        p.insert(
+            "meta".into(),
+            json!({"security": [{"system": CONFIDENTIALITY_SYSTEM, "code": "R", "display": "restricted"}]}),
+        );
+    }
+    if let Some(method) = form.preferred_contact {
+        let (code, display) = method.code();
+        let mut concept = json!({"coding": [{
+            "system": PREFERRED_CONTACT_METHOD_SYSTEM, "code": code, "display": display
+        }]});
+        if method == ContactMethod::Sms {
+            concept["text"] = json!("Text message (SMS)");
+        }
+        p.insert(
+            "extension".into(),
+            json!([{"url": CONTACT_PREFERENCE_EXT, "extension": [
+                {"url": "PreferredContactMethod", "valueCodeableConcept": concept}
+            ]}]),
+        );
+    }
+    p.insert("identifier".into(), json!([nhs_identifier(form)]));
+    p.insert("active".into(), json!(true));
+    p.insert("name".into(), names(form));
+    let telecom = telecom(form);
+    if !telecom.is_empty() {
+        p.insert("telecom".into(), json!(telecom));
+    }
+    p.insert("gender".into(), json!(form.gender));
+    p.insert(
+        "birthDate".into(),
+        json!(form.birth_date.format("%Y-%m-%d").to_string()),
+    );
+    if let Some(address) = address(form) {
+        p.insert("address".into(), json!([address]));
+    }
+    let mut gps = Vec::new();
+    if let Some(gp) = &form.usual_gp {
+        gps.push(json!({"reference": format!("Practitioner/{gp}")}));
+    }
+    gps.push(json!({"reference": practice}));
+    p.insert("generalPractitioner".into(), json!(gps));
+    p.insert(
+        "managingOrganization".into(),
+        json!({"reference": practice}),
+    );
+    Value::Object(p)
+}
+
+fn nhs_identifier(form: &ValidForm) -> Value {
+    let display = NHS_NUMBER_VERIFICATION
+        .iter()
+        .find(|(code, _)| *code == form.nhs_verification)
+        .map(|(_, display)| *display)
+        .unwrap_or_default();
+    let mut identifier = json!({
+        "extension": [{
+            "url": NHS_NUMBER_VERIFICATION_EXT,
+            "valueCodeableConcept": {"coding": [{
+                "system": NHS_NUMBER_VERIFICATION_SYSTEM,
+                "code": form.nhs_verification,
+                "display": display
+            }]}
+        }],
+        "system": NHS_NUMBER_SYSTEM,
+    });
+    if let Some(number) = &form.nhs_number {
+        identifier["value"] = json!(number);
+    }
+    identifier
+}
+
+fn names(form: &ValidForm) -> Value {
+    let mut official = json!({"use": "official", "family": form.family, "given": form.given});
+    if let Some(title) = &form.title {
+        official["prefix"] = json!([title]);
+    }
+    let mut names = vec![official];
+    if let Some(previous) = &form.previous_surname {
+        names.push(json!({"use": "old", "family": previous, "given": form.given}));
+    }
+    json!(names)
+}
+
+/// Phone numbers and email, the preferred one ranked 1.
+fn telecom(form: &ValidForm) -> Vec<Value> {
+    let preferred = form.preferred_contact;
+    let mut out = Vec::new();
+    let mut add = |system: &str, value: &Option<String>, use_: &str, first: bool| {
+        if let Some(value) = value {
+            let mut point = json!({"system": system, "value": value, "use": use_});
+            if first {
+                point["rank"] = json!(1);
+            }
+            out.push(point);
+        }
+    };
+    let phone_first = preferred == Some(ContactMethod::Telephone);
+    add(
+        "phone",
+        &form.mobile,
+        "mobile",
+        phone_first && form.mobile.is_some(),
+    );
+    add(
+        "sms",
+        &form.mobile,
+        "mobile",
+        preferred == Some(ContactMethod::Sms),
+    );
+    add(
+        "phone",
+        &form.home_phone,
+        "home",
+        phone_first && form.mobile.is_none(),
+    );
+    add(
+        "email",
+        &form.email,
+        "home",
+        preferred == Some(ContactMethod::Email),
+    );
+    out
+}
+
+fn address(form: &ValidForm) -> Option<Value> {
+    if form.address_lines.is_empty() && form.town.is_none() && form.postcode.is_none() {
+        return None;
+    }
+    let mut a = json!({"use": "home"});
+    if !form.address_lines.is_empty() {
+        a["line"] = json!(form.address_lines);
+    }
+    if let Some(town) = &form.town {
+        a["city"] = json!(town);
+    }
+    if let Some(postcode) = &form.postcode {
+        a["postalCode"] = json!(postcode);
+    }
+    a["country"] = json!("GB");
+    Some(a)
+}
+
+/// The registration: its type, date, named accountable GP and practice.
+pub fn episode(form: &ValidForm, practice: &str, patient: &str) -> Value {
+    let kind = form.registration_type;
+    let mut e = json!({
+        "resourceType": "EpisodeOfCare",
+        "status": "active",
+        "type": [{"coding": [{
+            "system": REGISTRATION_TYPE_SYSTEM, "code": kind.code(), "display": kind.display()
+        }]}],
+        "patient": {"reference": patient},
+        "managingOrganization": {"reference": practice},
+        "period": {"start": form.registration_date.format("%Y-%m-%d").to_string()},
+    });
+    if let Some(gp) = &form.named_gp {
+        e["careManager"] = json!({"reference": format!("Practitioner/{gp}")});
+    }
+    e
+}

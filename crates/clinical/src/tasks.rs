@@ -1,0 +1,612 @@
+//! Tasks between colleagues (FHIR `Task`, see [`crate::conventions`]): create one,
+//! the owner's inbox, the tasks a user sent, and the moves a task makes (start,
+//! complete with a note, reassign, cancel). Every change is a version-checked update
+//! (`If-Match`), so two people acting on the same task cannot overwrite each other.
+
+use crate::conventions::reference_parts;
+use crate::fetch;
+use crate::form::FieldErrors;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use store::{FhirError, Repository, RequestContext};
+
+/// The longest description a task may have (it is a message, not a letter).
+pub const MAX_DESCRIPTION: usize = 2000;
+/// The most tasks one list shows.
+const LIST_LIMIT: &str = "200";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    Urgent,
+    Routine,
+}
+
+impl Priority {
+    pub fn code(self) -> &'static str {
+        match self {
+            Priority::Urgent => "urgent",
+            Priority::Routine => "routine",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Priority> {
+        match code {
+            "urgent" => Some(Priority::Urgent),
+            "routine" => Some(Priority::Routine),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    Requested,
+    InProgress,
+    OnHold,
+    Completed,
+    Cancelled,
+    /// Any other FHIR task status (set through the API).
+    Other,
+}
+
+impl TaskStatus {
+    /// The statuses of a task someone still has to do.
+    pub const OPEN: [TaskStatus; 3] = [
+        TaskStatus::Requested,
+        TaskStatus::InProgress,
+        TaskStatus::OnHold,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            TaskStatus::Requested => "requested",
+            TaskStatus::InProgress => "in-progress",
+            TaskStatus::OnHold => "on-hold",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Cancelled => "cancelled",
+            TaskStatus::Other => "other",
+        }
+    }
+
+    pub fn display(self) -> &'static str {
+        match self {
+            TaskStatus::Requested => "To do",
+            TaskStatus::InProgress => "In progress",
+            TaskStatus::OnHold => "On hold",
+            TaskStatus::Completed => "Completed",
+            TaskStatus::Cancelled => "Cancelled",
+            TaskStatus::Other => "Closed",
+        }
+    }
+
+    fn from_code(code: &str) -> TaskStatus {
+        match code {
+            "requested" => TaskStatus::Requested,
+            "in-progress" => TaskStatus::InProgress,
+            "on-hold" => TaskStatus::OnHold,
+            "completed" => TaskStatus::Completed,
+            "cancelled" => TaskStatus::Cancelled,
+            _ => TaskStatus::Other,
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        Self::OPEN.contains(&self)
+    }
+}
+
+/// A person a task names, with a name to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    /// The resource id (`Patient/{id}` or `Practitioner/{id}` without the type).
+    pub id: String,
+    /// Their name, or `None` if the record could not be read (not visible to this user).
+    pub name: Option<String>,
+}
+
+/// A task as the lists and pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSummary {
+    pub id: String,
+    /// The version, for `If-Match` on the next change.
+    pub version: i64,
+    pub status: TaskStatus,
+    pub priority: Priority,
+    pub description: String,
+    pub due: Option<NaiveDate>,
+    pub overdue: bool,
+    pub patient: Option<Party>,
+    pub owner: Option<Party>,
+    pub requester: Option<Party>,
+    /// `YYYY-MM-DD` the task was set.
+    pub authored_on: Option<String>,
+    /// Notes added on the way (completion notes, reassignment notes), oldest first.
+    pub notes: Vec<String>,
+}
+
+/// What a user typed into the new-task form (fields as posted).
+#[derive(Debug, Clone, Default)]
+pub struct TaskInput<'a> {
+    pub patient: Option<&'a str>,
+    pub owner: Option<&'a str>,
+    pub description: Option<&'a str>,
+    /// `YYYY-MM-DD` (an `<input type=date>`).
+    pub due: Option<&'a str>,
+    pub priority: Option<&'a str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// Something the user entered; nothing was saved.
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    /// The task is completed or cancelled already.
+    #[error("this task is closed already")]
+    Closed,
+    #[error(transparent)]
+    Store(#[from] FhirError),
+}
+
+impl TaskError {
+    fn field(field: &str, message: &str) -> TaskError {
+        let mut errors = FieldErrors::new();
+        errors.add(field, message);
+        TaskError::Invalid(errors)
+    }
+}
+
+/// Creates a task from `requester` (`Practitioner/{id}`) after checking the form: an
+/// owner who exists, a description, a due date that is not in the past, a known
+/// priority and, if given, a patient this user can see. Returns the new task's id.
+pub fn create(
+    repo: &Repository,
+    ctx: &RequestContext,
+    requester: &str,
+    input: &TaskInput,
+    today: NaiveDate,
+) -> Result<String, TaskError> {
+    let mut errors = FieldErrors::new();
+    let owner = input.owner.map(str::trim).filter(|o| !o.is_empty());
+    let owner = match owner {
+        None => {
+            errors.add("owner", "Choose who the task is for");
+            None
+        }
+        Some(owner) => match practitioner_exists(repo, ctx, owner)? {
+            true => Some(owner.to_string()),
+            false => {
+                errors.add("owner", "Choose a colleague from the list");
+                None
+            }
+        },
+    };
+    let description = input.description.map(str::trim).unwrap_or_default();
+    if description.is_empty() {
+        errors.add("description", "Enter what needs doing");
+    } else if description.chars().count() > MAX_DESCRIPTION {
+        errors.add(
+            "description",
+            format!("Keep the description to {MAX_DESCRIPTION} characters or fewer"),
+        );
+    }
+    let due = match input.due.map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(text) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Err(_) => {
+                errors.add("due", "Enter a real date, for example 2025-03-31");
+                None
+            }
+            Ok(date) if date < today => {
+                errors.add("due", "The due date must be today or in the future");
+                None
+            }
+            Ok(date) => Some(date),
+        },
+    };
+    let priority = match input.priority.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Priority::Routine,
+        Some(code) => Priority::from_code(code).unwrap_or_else(|| {
+            errors.add("priority", "Choose routine or urgent");
+            Priority::Routine
+        }),
+    };
+    let patient = match input.patient.map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(id) => {
+            let id = id.strip_prefix("Patient/").unwrap_or(id);
+            match repo.read(ctx, "Patient", id) {
+                Ok(_) => Some(id.to_string()),
+                Err(FhirError::NotFound(_) | FhirError::Gone(_)) => {
+                    errors.add("patient", "That patient record was not found");
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return Err(TaskError::Invalid(errors));
+    }
+    let owner = owner.expect("an owner when there are no errors");
+    let mut task = json!({
+        "resourceType": "Task",
+        "status": TaskStatus::Requested.code(),
+        "intent": "order",
+        "priority": priority.code(),
+        "description": description,
+        "authoredOn": now_text(),
+        "requester": {"reference": practitioner_reference(requester)},
+        "owner": {"reference": practitioner_reference(&owner)},
+    });
+    if let Some(patient) = patient {
+        task["for"] = json!({"reference": format!("Patient/{patient}")});
+    }
+    if let Some(due) = due {
+        task["restriction"] = json!({"period": {"end": due.format("%Y-%m-%d").to_string()}});
+    }
+    let outcome = repo.create(ctx, "Task", task, None)?;
+    Ok(outcome.resource.id)
+}
+
+/// The open tasks owned by `practitioner` (`Practitioner/{id}`): overdue first, then
+/// urgent, then by due date (undated last), then oldest first.
+pub fn inbox(
+    repo: &Repository,
+    ctx: &RequestContext,
+    practitioner: &str,
+    today: NaiveDate,
+) -> Result<Vec<TaskSummary>, FhirError> {
+    let owner = practitioner_reference(practitioner);
+    let statuses = open_statuses();
+    let mut tasks = list(
+        repo,
+        ctx,
+        &[("owner", owner.as_str()), ("status", statuses.as_str())],
+        today,
+    )?;
+    tasks.sort_by(|a, b| {
+        (
+            !a.overdue,
+            a.priority,
+            a.due.is_none(),
+            a.due,
+            &a.authored_on,
+        )
+            .cmp(&(
+                !b.overdue,
+                b.priority,
+                b.due.is_none(),
+                b.due,
+                &b.authored_on,
+            ))
+    });
+    Ok(tasks)
+}
+
+/// The tasks `practitioner` set, open or not, newest first.
+pub fn sent_by(
+    repo: &Repository,
+    ctx: &RequestContext,
+    practitioner: &str,
+    today: NaiveDate,
+) -> Result<Vec<TaskSummary>, FhirError> {
+    let requester = practitioner_reference(practitioner);
+    let mut tasks = list(repo, ctx, &[("requester", requester.as_str())], today)?;
+    tasks.sort_by(|a, b| b.authored_on.cmp(&a.authored_on).then(b.id.cmp(&a.id)));
+    Ok(tasks)
+}
+
+/// One task, with names.
+pub fn get(
+    repo: &Repository,
+    ctx: &RequestContext,
+    id: &str,
+    today: NaiveDate,
+) -> Result<TaskSummary, FhirError> {
+    let tasks = list(repo, ctx, &[("_id", id)], today)?;
+    tasks
+        .into_iter()
+        .next()
+        .ok_or_else(|| FhirError::NotFound(format!("Task/{id}")))
+}
+
+/// The owner starts work on the task.
+pub fn start(
+    repo: &Repository,
+    ctx: &RequestContext,
+    id: &str,
+    version: i64,
+) -> Result<(), TaskError> {
+    change(repo, ctx, id, version, |task| {
+        task["status"] = json!(TaskStatus::InProgress.code());
+        Ok(())
+    })
+}
+
+/// Marks the task done, with an optional note of what was done by `author`.
+pub fn complete(
+    repo: &Repository,
+    ctx: &RequestContext,
+    id: &str,
+    version: i64,
+    author: Option<&str>,
+    note: Option<&str>,
+) -> Result<(), TaskError> {
+    let note = checked_note(note)?;
+    change(repo, ctx, id, version, |task| {
+        task["status"] = json!(TaskStatus::Completed.code());
+        add_note(task, author, note.as_deref());
+        Ok(())
+    })
+}
+
+/// Cancels the task (nobody needs to do it any more), with an optional reason.
+pub fn cancel(
+    repo: &Repository,
+    ctx: &RequestContext,
+    id: &str,
+    version: i64,
+    author: Option<&str>,
+    note: Option<&str>,
+) -> Result<(), TaskError> {
+    let note = checked_note(note)?;
+    change(repo, ctx, id, version, |task| {
+        task["status"] = json!(TaskStatus::Cancelled.code());
+        add_note(task, author, note.as_deref());
+        Ok(())
+    })
+}
+
+/// Gives the task to another colleague; it is back to "to do" for them.
+pub fn reassign(
+    repo: &Repository,
+    ctx: &RequestContext,
+    id: &str,
+    version: i64,
+    new_owner: Option<&str>,
+    author: Option<&str>,
+    note: Option<&str>,
+) -> Result<(), TaskError> {
+    let Some(new_owner) = new_owner.map(str::trim).filter(|o| !o.is_empty()) else {
+        return Err(TaskError::field("owner", "Choose who the task is for"));
+    };
+    if !practitioner_exists(repo, ctx, new_owner)? {
+        return Err(TaskError::field(
+            "owner",
+            "Choose a colleague from the list",
+        ));
+    }
+    let note = checked_note(note)?;
+    let owner = practitioner_reference(new_owner);
+    change(repo, ctx, id, version, |task| {
+        if task["owner"]["reference"] == owner.as_str() {
+            return Err(TaskError::field(
+                "owner",
+                "The task is already theirs: choose someone else",
+            ));
+        }
+        task["owner"] = json!({"reference": owner});
+        task["status"] = json!(TaskStatus::Requested.code());
+        add_note(task, author, note.as_deref());
+        Ok(())
+    })
+}
+
+/// The practice's Practitioners, `(id, name)` sorted by name: whom a task can be for.
+pub fn colleagues(
+    repo: &Repository,
+    ctx: &RequestContext,
+) -> Result<Vec<(String, String)>, FhirError> {
+    let found = fetch::search(repo, ctx, "Practitioner", &[("_count", "500")])?;
+    let mut people: Vec<(String, String)> = found
+        .iter()
+        .filter(|p| p["active"] != false)
+        .filter_map(|p| Some((p["id"].as_str()?.to_string(), person_name(p)?)))
+        .collect();
+    people.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    Ok(people)
+}
+
+/// A person's name for lists: "Given Family" from their official (or first) name.
+pub fn person_name(resource: &Value) -> Option<String> {
+    let names = resource["name"].as_array()?;
+    let name = names
+        .iter()
+        .find(|n| n["use"] == "official")
+        .or_else(|| names.first())?;
+    if let Some(text) = name["text"].as_str().filter(|t| !t.trim().is_empty()) {
+        return Some(text.trim().to_string());
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    if let Some(prefix) = name["prefix"].as_array() {
+        parts.extend(prefix.iter().filter_map(Value::as_str));
+    }
+    if let Some(given) = name["given"].as_array() {
+        parts.extend(given.iter().filter_map(Value::as_str));
+    }
+    if let Some(family) = name["family"].as_str() {
+        parts.push(family);
+    }
+    let joined = parts.join(" ");
+    (!joined.trim().is_empty()).then(|| joined.trim().to_string())
+}
+
+// --- reading ---
+
+fn open_statuses() -> String {
+    TaskStatus::OPEN
+        .iter()
+        .map(|s| s.code())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Tasks matching `params`, with the patients and practitioners they name.
+fn list(
+    repo: &Repository,
+    ctx: &RequestContext,
+    params: &[(&str, &str)],
+    today: NaiveDate,
+) -> Result<Vec<TaskSummary>, FhirError> {
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    all.extend([
+        ("_count", LIST_LIMIT),
+        ("_include", "Task:subject"),
+        ("_include", "Task:owner"),
+        ("_include", "Task:requester"),
+    ]);
+    let bundle = fetch::search_bundle(repo, ctx, "Task", &all)?;
+    let names: HashMap<String, String> = fetch::entries(&bundle, Some("include"))
+        .iter()
+        .filter_map(|r| {
+            let reference = format!("{}/{}", r["resourceType"].as_str()?, r["id"].as_str()?);
+            Some((reference, person_name(r)?))
+        })
+        .collect();
+    Ok(fetch::entries(&bundle, Some("match"))
+        .iter()
+        .filter_map(|task| summarise(task, &names, today))
+        .collect())
+}
+
+fn summarise(
+    task: &Value,
+    names: &HashMap<String, String>,
+    today: NaiveDate,
+) -> Option<TaskSummary> {
+    let party = |element: &Value, rtype: &str| -> Option<Party> {
+        let reference = element["reference"].as_str()?;
+        let (t, id) = reference_parts(reference)?;
+        (t == rtype).then(|| Party {
+            id: id.to_string(),
+            name: names.get(reference).cloned(),
+        })
+    };
+    let status = TaskStatus::from_code(task["status"].as_str().unwrap_or_default());
+    let due = task["restriction"]["period"]["end"]
+        .as_str()
+        .and_then(|d| d.get(..10))
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    Some(TaskSummary {
+        id: task["id"].as_str()?.to_string(),
+        version: task["meta"]["versionId"].as_str()?.parse().ok()?,
+        status,
+        priority: task["priority"]
+            .as_str()
+            .and_then(Priority::from_code)
+            .unwrap_or(Priority::Routine),
+        description: task["description"].as_str().unwrap_or_default().to_string(),
+        due,
+        overdue: status.is_open() && due.is_some_and(|d| d < today),
+        patient: party(&task["for"], "Patient"),
+        owner: party(&task["owner"], "Practitioner"),
+        requester: party(&task["requester"], "Practitioner"),
+        authored_on: task["authoredOn"]
+            .as_str()
+            .and_then(|d| d.get(..10))
+            .map(str::to_string),
+        notes: task["note"]
+            .as_array()
+            .map(|notes| {
+                notes
+                    .iter()
+                    .filter_map(|n| n["text"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+// --- writing ---
+
+/// Reads the task, checks it is still open and at `version`, applies `edit` and writes
+/// it back with `If-Match: version`.
+fn change(
+    repo: &Repository,
+    ctx: &RequestContext,
+    id: &str,
+    version: i64,
+    edit: impl FnOnce(&mut Value) -> Result<(), TaskError>,
+) -> Result<(), TaskError> {
+    let (mut task, current) = fetch::read(repo, ctx, "Task", id)?;
+    if current != version {
+        return Err(FhirError::PreconditionFailed(format!(
+            "Task/{id} is at version {current}, not {version}"
+        ))
+        .into());
+    }
+    let status = TaskStatus::from_code(task["status"].as_str().unwrap_or_default());
+    if !status.is_open() {
+        return Err(TaskError::Closed);
+    }
+    edit(&mut task)?;
+    // The store sets the version and time; an emptied `meta` must go altogether.
+    if let Some(meta) = task.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.remove("versionId");
+        meta.remove("lastUpdated");
+        if meta.is_empty() {
+            task.as_object_mut()
+                .expect("a Task is an object")
+                .remove("meta");
+        }
+    }
+    task["lastModified"] = json!(now_text());
+    repo.update(ctx, "Task", id, task, Some(version))?;
+    Ok(())
+}
+
+fn checked_note(note: Option<&str>) -> Result<Option<String>, TaskError> {
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    match note {
+        Some(n) if n.chars().count() > MAX_DESCRIPTION => Err(TaskError::field(
+            "note",
+            &format!("Keep the note to {MAX_DESCRIPTION} characters or fewer"),
+        )),
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
+fn add_note(task: &mut Value, author: Option<&str>, note: Option<&str>) {
+    let Some(text) = note else { return };
+    let mut annotation = json!({"text": text, "time": now_text()});
+    if let Some(author) = author {
+        annotation["authorReference"] = json!({"reference": practitioner_reference(author)});
+    }
+    match task["note"].as_array_mut() {
+        Some(notes) => notes.push(annotation),
+        None => task["note"] = json!([annotation]),
+    }
+}
+
+fn practitioner_exists(
+    repo: &Repository,
+    ctx: &RequestContext,
+    practitioner: &str,
+) -> Result<bool, FhirError> {
+    let id = practitioner
+        .strip_prefix("Practitioner/")
+        .unwrap_or(practitioner);
+    if id.is_empty() || id.contains('/') {
+        return Ok(false);
+    }
+    match repo.read(ctx, "Practitioner", id) {
+        Ok(_) => Ok(true),
+        Err(FhirError::NotFound(_) | FhirError::Gone(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `Practitioner/{id}` from an id or a reference.
+fn practitioner_reference(practitioner: &str) -> String {
+    if practitioner.starts_with("Practitioner/") {
+        practitioner.to_string()
+    } else {
+        format!("Practitioner/{practitioner}")
+    }
+}
+
+fn now_text() -> String {
+    let now: DateTime<Utc> = Utc::now();
+    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+}

@@ -1,0 +1,123 @@
+//! Adding and ending a patient's alerts from the record page.
+
+use super::glass::Glass;
+use super::page::{RecordForms, render_with_forms};
+use crate::pages::form::Fields;
+use crate::pages::html::{csrf_refused, see_other};
+use crate::state::AppState;
+use crate::ui::run::{store_error_page, with_repo};
+use crate::ui::staff::Staff;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use clinical::alerts::{self, NewAlert};
+use clinical::problems::ChangeError;
+use clinical::record::JournalQuery;
+
+/// Where to go back to after a change: the record, with its break-glass reason.
+pub fn record_href(patient_id: &str, glass: &Glass) -> String {
+    format!("/patients/{patient_id}{}", glass.only_query())
+}
+
+/// `POST /patients/{id}/alerts`.
+pub async fn add(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    if !staff.csrf_ok(fields.get("csrf")) {
+        return csrf_refused();
+    }
+    let glass = Glass::from_fields(&fields);
+    let staff = match glass.apply(staff, &id) {
+        Ok(s) => s,
+        Err(page) => return *page,
+    };
+    let alert = NewAlert {
+        category: fields.text("category"),
+        text: fields.text("text"),
+        ends: fields.text("ends"),
+    };
+    let (ctx, author, patient, a) = (
+        staff.ctx.clone(),
+        staff.practitioner.clone(),
+        id.clone(),
+        alert.clone(),
+    );
+    let result = with_repo(&state, move |repo| {
+        alerts::add_alert(repo, &ctx, &patient, &a, author.as_deref())
+    })
+    .await;
+    match result {
+        Ok(Ok(_)) => see_other(&record_href(&id, &glass)),
+        Ok(Err(ChangeError::Invalid(errors))) => {
+            let forms = RecordForms {
+                alert_category: alert.category,
+                alert_text: alert.text,
+                alert_ends: alert.ends,
+                errors,
+            };
+            render_with_forms(
+                &state,
+                staff,
+                &id,
+                JournalQuery::default(),
+                forms,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Ok(Err(e)) => change_error_page(e),
+        Err(response) => response,
+    }
+}
+
+/// `POST /patients/{id}/alerts/{flag_id}/end`.
+pub async fn end(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, flag_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    if !staff.csrf_ok(fields.get("csrf")) {
+        return csrf_refused();
+    }
+    let glass = Glass::from_fields(&fields);
+    let staff = match glass.apply(staff, &id) {
+        Ok(s) => s,
+        Err(page) => return *page,
+    };
+    let version: i64 = fields
+        .get("version")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let (ctx, patient) = (staff.ctx.clone(), id.clone());
+    let result = with_repo(&state, move |repo| {
+        alerts::end_alert(repo, &ctx, &patient, &flag_id, version)
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => see_other(&record_href(&id, &glass)),
+        Ok(Err(e)) => change_error_page(e),
+        Err(response) => response,
+    }
+}
+
+/// The page for a change that was not made for a reason other than the form's fields.
+pub fn change_error_page(e: ChangeError) -> Response {
+    match e {
+        ChangeError::Store(e) => store_error_page(&e),
+        ChangeError::Conflict => store_error_page(&store::FhirError::PreconditionFailed(
+            "changed by someone else".into(),
+        )),
+        ChangeError::Invalid(errors) => crate::ui::layout::error_page(
+            StatusCode::BAD_REQUEST,
+            "That could not be saved",
+            &errors.to_string(),
+        ),
+    }
+}

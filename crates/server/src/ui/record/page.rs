@@ -1,0 +1,187 @@
+//! The record page: banner, summary and journal, with the alert form.
+
+use super::glass::{self, Glass};
+use crate::pages::form::Fields;
+use crate::state::AppState;
+use crate::ui::layout::{Chrome, Section, render};
+use crate::ui::run::{store_error_page, with_repo};
+use crate::ui::staff::Staff;
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use clinical::FieldErrors;
+use clinical::conventions::ENCOUNTER_TYPES;
+use clinical::record::{self, Banner, Journal, JournalQuery, Summary};
+
+/// What the user entered in the record page's forms (shown again with its errors).
+#[derive(Debug, Clone, Default)]
+pub struct RecordForms {
+    pub alert_category: String,
+    pub alert_text: String,
+    pub alert_ends: String,
+    pub errors: FieldErrors,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "record/page.html")]
+struct RecordPageView {
+    chrome: Chrome,
+    banner: Banner,
+    summary: Summary,
+    journal: Option<Journal>,
+    /// `&break_glass=…` for links, `""` normally.
+    glass_query: String,
+    /// `?break_glass=…` for links with no other query, `""` normally.
+    glass_only_query: String,
+    glass: String,
+    type_choices: Vec<Choice>,
+    problem_choices: Vec<Choice>,
+    filtered: bool,
+    older_href: Option<String>,
+    category_choices: Vec<Choice>,
+    forms: RecordForms,
+}
+
+impl RecordPageView {
+    fn error(&self, field: &str) -> &str {
+        self.forms.errors.get(field).unwrap_or("")
+    }
+}
+
+/// The journal filters a query string asks for.
+pub fn journal_query(fields: &Fields) -> JournalQuery {
+    JournalQuery {
+        type_code: fields.get("type").map(str::to_string),
+        problem: fields.get("problem").map(str::to_string),
+        before: fields.get("before").map(str::to_string),
+    }
+}
+
+/// `GET /patients/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let fields = Fields::from_query(query.as_deref());
+    let glass = Glass::from_fields(&fields);
+    let staff = match glass.apply(staff, &id) {
+        Ok(s) => s,
+        Err(page) => return *page,
+    };
+    render_record_page(&state, staff, &id, journal_query(&fields)).await
+}
+
+/// The record page of `patient_id` as `staff` sees it (with their break-glass reason,
+/// if their context carries one). The page the benchmark measures.
+pub async fn render_record_page(
+    state: &AppState,
+    staff: Staff,
+    patient_id: &str,
+    query: JournalQuery,
+) -> Response {
+    render_with_forms(
+        state,
+        staff,
+        patient_id,
+        query,
+        RecordForms::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The record page, with what the user entered in its forms.
+pub async fn render_with_forms(
+    state: &AppState,
+    staff: Staff,
+    patient_id: &str,
+    query: JournalQuery,
+    forms: RecordForms,
+    status: StatusCode,
+) -> Response {
+    let ctx = staff.ctx.clone();
+    let id = patient_id.to_string();
+    let q = query.clone();
+    let result = with_repo(state, move |repo| record::record_page(repo, &ctx, &id, &q)).await;
+    let page = match result {
+        Ok(Ok(page)) => page,
+        Ok(Err(e)) if e.status() == 403 && staff.ctx.access.break_glass.is_none() => {
+            return glass::page(&staff, patient_id, None, "");
+        }
+        Ok(Err(e)) => return store_error_page(&e),
+        Err(response) => return response,
+    };
+    let glass = Glass {
+        reason: staff.ctx.access.break_glass.clone(),
+    };
+    let problems: Vec<(String, String)> = page
+        .summary
+        .active_problems
+        .iter()
+        .flatten()
+        .chain(page.summary.past_problems.iter().flatten())
+        .map(|p| (p.id.clone(), p.term.clone()))
+        .collect();
+    let choices = |all: Vec<(String, String)>, selected: Option<&str>| {
+        all.into_iter()
+            .map(|(value, label)| Choice {
+                selected: Some(value.as_str()) == selected,
+                value,
+                label,
+            })
+            .collect()
+    };
+    let types = ENCOUNTER_TYPES
+        .iter()
+        .map(|(c, d)| (c.to_string(), d.to_string()))
+        .collect();
+    let older_href = page
+        .journal
+        .as_ref()
+        .and_then(|j| j.older.as_ref())
+        .map(|before| {
+            let mut s = form_urlencoded::Serializer::new(String::new());
+            s.append_pair("before", before);
+            if let Some(t) = &query.type_code {
+                s.append_pair("type", t);
+            }
+            if let Some(p) = &query.problem {
+                s.append_pair("problem", p);
+            }
+            format!(
+                "/patients/{patient_id}?{}{}#journal",
+                s.finish(),
+                glass.query()
+            )
+        });
+    let categories = clinical::alerts::CATEGORIES
+        .iter()
+        .map(|(c, d)| (c.to_string(), d.to_string()))
+        .collect();
+    let title = format!("{} - record", page.banner.name);
+    let view = RecordPageView {
+        chrome: Chrome::new(&staff, title, Section::None),
+        type_choices: choices(types, query.type_code.as_deref()),
+        problem_choices: choices(problems, query.problem.as_deref()),
+        category_choices: choices(categories, Some(forms.alert_category.as_str())),
+        filtered: query.type_code.is_some() || query.problem.is_some() || query.before.is_some(),
+        banner: page.banner,
+        summary: page.summary,
+        journal: page.journal,
+        glass_query: glass.query(),
+        glass_only_query: glass.only_query(),
+        glass: glass.value(),
+        older_href,
+        forms,
+    };
+    render(status, &view)
+}

@@ -1,0 +1,397 @@
+//! The patient record pages through HTTP, as a signed-in member of staff sees them:
+//! the record (banner, summary, journal), alerts, problems and break-glass.
+
+mod common;
+
+use auth::{NewUser, totp};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use common::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use store::{RequestContext, Role};
+
+const PASSWORD: &str = "a long test password";
+
+fn get_request(uri: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = req(Method::GET, uri);
+    if let Some(c) = cookie {
+        builder = builder.header("cookie", format!("__Host-opengp_session={c}"));
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+fn form_request(uri: &str, body: &str, cookie: &str) -> Request<Body> {
+    req(Method::POST, uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("__Host-opengp_session={cookie}"))
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn encode(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+fn session_cookie(reply: &Reply) -> String {
+    let set = reply.header("set-cookie").expect("a session cookie is set");
+    let value = set.strip_prefix("__Host-opengp_session=").expect(set);
+    value.split(';').next().unwrap().to_string()
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect(page) + 19;
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+/// A signed-in browser: its session cookie and the session's CSRF token.
+struct Browser {
+    api: Api,
+    cookie: String,
+    csrf: String,
+}
+
+impl Browser {
+    async fn get(&self, uri: &str) -> Reply {
+        self.api.send(get_request(uri, Some(&self.cookie))).await
+    }
+
+    async fn post(&self, uri: &str, pairs: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(pairs);
+        self.api
+            .send(form_request(uri, &encode(&all), &self.cookie))
+            .await
+    }
+}
+
+/// Adds a user with `role` and signs them in through the sign-in pages; the session's
+/// CSRF token is read from `page` (any workspace page: its sign-out form has it).
+async fn sign_in(api: &Api, username: &str, role: Role, page: &str) -> Browser {
+    let added = api
+        .auth
+        .add_user(
+            &RequestContext::system(PRACTICE),
+            NewUser {
+                username: username.into(),
+                display_name: format!("Test {username}"),
+                role,
+                password: PASSWORD.into(),
+                practitioner: None,
+            },
+        )
+        .unwrap();
+    let anon = api.anonymous();
+    let login = anon.send(get_request("/login?next=%2F", None)).await;
+    let first = session_cookie(&login);
+    let body = encode(&[
+        ("csrf", &csrf_of(&login.text())),
+        ("username", username),
+        ("password", PASSWORD),
+        ("next", "/"),
+    ]);
+    let after = anon.send(form_request("/login", &body, &first)).await;
+    let mut cookie = session_cookie(&after);
+    if let Some(t) = added.totp {
+        let secret = totp::base32_decode(&t.secret_base32).unwrap();
+        let page = anon.send(get_request("/login/totp", Some(&cookie))).await;
+        api.clock.advance(Duration::from_secs(30));
+        let code = totp::code(&secret, api.clock.now_seconds());
+        let body = encode(&[
+            ("csrf", &csrf_of(&page.text())),
+            ("code", &code),
+            ("next", "/"),
+        ]);
+        let done = anon.send(form_request("/login/totp", &body, &cookie)).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+        cookie = session_cookie(&done);
+    }
+    // The CSRF token of the signed-in session, from a page with a form.
+    let home = anon.send(get_request(page, Some(&cookie))).await;
+    let csrf = csrf_of(&home.text());
+    Browser {
+        api: anon,
+        cookie,
+        csrf,
+    }
+}
+
+/// Loads the sample record (`years` of consultations); returns the patient's id.
+fn load_record(api: &Api, years: i64) -> String {
+    let bundle = clinical::record::sample::long_record("9434765919", years);
+    let response = api
+        .repo
+        .bundle(&RequestContext::system(PRACTICE), bundle, BASE)
+        .unwrap();
+    response["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|e| {
+            e["response"]["location"]
+                .as_str()
+                .filter(|l| l.starts_with("Patient/"))
+        })
+        .map(|l| l.split('/').nth(1).unwrap().to_string())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_record_page_needs_a_signed_in_user() {
+    let api = Api::new();
+    let id = load_record(&api, 1);
+    let reply = api
+        .anonymous()
+        .send(get_request(&format!("/patients/{id}"), None))
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert!(
+        reply
+            .header("location")
+            .unwrap()
+            .starts_with("/login?next=")
+    );
+}
+
+#[tokio::test]
+async fn a_gp_sees_the_banner_summary_and_journal() {
+    let api = Api::new();
+    let id = load_record(&api, 2);
+    let gp = sign_in(
+        &api,
+        "dr.record",
+        Role::ClinicalPractitioner,
+        &format!("/patients/{id}"),
+    )
+    .await;
+    let page = gp.get(&format!("/patients/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let html = page.text();
+    for expected in [
+        "LONGHISTORY, Margaret Ann (Mrs)",
+        "943 476 5919",
+        "15-Jun-1950",
+        "Allergy to penicillin",
+        "Hard of hearing",
+        "Current medication",
+        "Amlodipine 5mg tablets",
+        "Latest observations",
+        "Consultations",
+        "Dr Asha Patel",
+        "Older consultations",
+    ] {
+        assert!(html.contains(expected), "missing {expected}");
+    }
+    // Filtered to telephone consultations, only those are listed.
+    let phoned = gp
+        .get(&format!("/patients/{id}?type=185317003"))
+        .await
+        .text();
+    assert!(
+        phoned.contains("Telephone encounter")
+            && !phoned.contains("consultation__kind\">Consultation</span>")
+    );
+}
+
+#[tokio::test]
+async fn a_receptionist_sees_the_banner_but_no_clinical_sections() {
+    let api = Api::new();
+    let id = load_record(&api, 1);
+    let desk = sign_in(
+        &api,
+        "reception.record",
+        Role::Receptionist,
+        &format!("/patients/{id}"),
+    )
+    .await;
+    let page = desk.get(&format!("/patients/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let html = page.text();
+    assert!(html.contains("943 476 5919"));
+    for hidden in [
+        "Current medication",
+        "Latest observations",
+        "Amlodipine",
+        "Dr Asha Patel",
+    ] {
+        assert!(!html.contains(hidden), "a receptionist saw {hidden}");
+    }
+}
+
+#[tokio::test]
+async fn alerts_are_added_with_checks_and_ended() {
+    let api = Api::new();
+    let id = load_record(&api, 1);
+    let gp = sign_in(
+        &api,
+        "dr.alerts",
+        Role::ClinicalPractitioner,
+        &format!("/patients/{id}"),
+    )
+    .await;
+    let url = format!("/patients/{id}/alerts");
+    let refused = gp
+        .api
+        .send(form_request(&url, "category=safety&text=x", &gp.cookie))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "no CSRF token, no change"
+    );
+
+    let bad = gp
+        .post(
+            &url,
+            &[("category", "safety"), ("text", ""), ("ends", "2001-01-01")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let html = bad.text();
+    assert!(html.contains("Enter the alert") && html.contains("cannot be in the past"));
+    assert!(html.contains("aria-invalid=\"true\"") && html.contains("error-summary"));
+
+    let added = gp
+        .post(
+            &url,
+            &[
+                ("category", "safety"),
+                ("text", "Two staff for home visits"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    let page = gp.get(&format!("/patients/{id}")).await.text();
+    assert!(page.contains("Two staff for home visits"));
+    let end_at = page.find("/end\"").expect("an end form");
+    let action_start = page[..end_at].rfind("/patients/").unwrap();
+    let action = format!("{}/end", &page[action_start..end_at]);
+    let version_at = page[end_at..].find("name=\"version\" value=\"").unwrap() + end_at + 22;
+    let version = page[version_at..].split('"').next().unwrap().to_string();
+    let ended = gp.post(&action, &[("version", &version)]).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER, "{}", ended.text());
+    // Ending it again with the old version is a conflict, said plainly.
+    let stale = gp.post(&action, &[("version", &version)]).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn problems_are_listed_and_a_problem_needs_a_known_code() {
+    let api = Api::new();
+    let id = load_record(&api, 1);
+    let gp = sign_in(
+        &api,
+        "dr.problems",
+        Role::ClinicalPractitioner,
+        &format!("/patients/{id}"),
+    )
+    .await;
+    let url = format!("/patients/{id}/problems");
+    let page = gp.get(&url).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(
+        page.text().contains("Hypertensive disorder") && page.text().contains("Active problems")
+    );
+    let missing = gp.post(&url, &[("problem", "asthma"), ("code", "")]).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert!(missing.text().contains("Choose the problem from the list"));
+    let unknown = gp
+        .post(&url, &[("problem", "asthma"), ("code", "999999999")])
+        .await;
+    assert!(unknown.text().contains("not a SNOMED CT concept"));
+    let known = api_concept(&api);
+    let added = gp
+        .post(
+            &url,
+            &[
+                ("problem", "x"),
+                ("code", &known.0),
+                ("significance", "major"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    assert!(gp.get(&url).await.text().contains(&known.1));
+}
+
+/// A concept of the starter terminology (code, preferred term).
+fn api_concept(_api: &Api) -> (String, String) {
+    let t = terminology::Terminology::starter();
+    let m = t
+        .search("asthma", &[], 1)
+        .into_iter()
+        .next()
+        .expect("the starter set knows asthma");
+    (m.id, m.preferred)
+}
+
+#[tokio::test]
+async fn a_restricted_record_opens_only_with_a_reason_and_says_so() {
+    let api = Api::new();
+    let id = api
+        .create(&json!({
+            "resourceType": "Patient",
+            "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "V"}]},
+            "name": [{"family": "Sealed", "given": ["Sam"]}],
+            "birthDate": "1980-01-01"
+        }))
+        .await;
+    let gp = sign_in(
+        &api,
+        "dr.glass",
+        Role::ClinicalPractitioner,
+        &format!("/patients/{id}"),
+    )
+    .await;
+    let closed = gp.get(&format!("/patients/{id}")).await;
+    assert_eq!(closed.status, StatusCode::FORBIDDEN);
+    assert!(closed.text().contains("Reason for opening this record"));
+    assert!(!closed.text().contains("SEALED"));
+    let short = gp.get(&format!("/patients/{id}?break_glass=no")).await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    let opened = gp
+        .get(&format!(
+            "/patients/{id}?break_glass=unconscious+in+surgery"
+        ))
+        .await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.text());
+    let html = opened.text();
+    assert!(html.contains("SEALED, Sam") && html.contains("Opened with break-glass: audited"));
+    assert!(
+        html.contains("break_glass=unconscious%2Bin%2Bsurgery")
+            || html.contains("break_glass=unconscious+in+surgery")
+    );
+}
+
+/// Not an assertion: the record page of a 20-year record through HTTP (SQLite).
+#[tokio::test]
+async fn record_page_time_for_twenty_years_of_history() {
+    let api = Api::new();
+    let id = load_record(&api, 20);
+    let gp = sign_in(
+        &api,
+        "dr.timing",
+        Role::ClinicalPractitioner,
+        &format!("/patients/{id}"),
+    )
+    .await;
+    let url = format!("/patients/{id}");
+    assert_eq!(gp.get(&url).await.status, StatusCode::OK);
+    let mut times = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        let reply = gp.get(&url).await;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "record page over HTTP (20 years): median {:.1} ms, p95 {:.1} ms",
+        times[times.len() / 2],
+        times[times.len() * 95 / 100]
+    );
+}
