@@ -51,6 +51,22 @@ impl SessionInfo {
     pub fn role(&self) -> Option<Role> {
         self.user.as_ref().map(|u| u.role)
     }
+
+    /// The store context of a fully signed-in session (direct care, the member of
+    /// staff's current role); `None` until both sign-in steps are done.
+    pub fn request_context(&self, source: Option<&str>) -> Option<RequestContext> {
+        let (true, Some(user)) = (self.signed_in, self.user.as_ref()) else {
+            return None;
+        };
+        let mut ctx = RequestContext::new(
+            &self.practice,
+            Actor::User(user.id.clone()),
+            Purpose::DirectCare,
+        )
+        .with_access(Access::staff(user.staff_member()));
+        ctx.source = source.map(str::to_string);
+        Some(ctx)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,20 +386,9 @@ impl Auth {
         token: &str,
         source: Option<&str>,
     ) -> Result<Option<RequestContext>, AuthError> {
-        let Some(info) = self.session(token)? else {
-            return Ok(None);
-        };
-        let (true, Some(user)) = (info.signed_in, info.user) else {
-            return Ok(None);
-        };
-        let mut ctx = RequestContext::new(
-            &info.practice,
-            Actor::User(user.id.clone()),
-            Purpose::DirectCare,
-        )
-        .with_access(Access::staff(user.staff_member()));
-        ctx.source = source.map(str::to_string);
-        Ok(Some(ctx))
+        Ok(self
+            .session(token)?
+            .and_then(|info| info.request_context(source)))
     }
 
     /// Ends the session (nothing happens for an unknown token).

@@ -17,8 +17,9 @@ use crate::conventions::{
     ASSOCIATED_ENCOUNTER_EXT, BLOOD_PRESSURE, CATEGORY_LIST, CONDITION_CATEGORY_SYSTEM,
     CONDITION_CLINICAL_SYSTEM, CONDITION_VERIFICATION_SYSTEM, CONSULTATION_LIST,
     ENCOUNTER_DIAGNOSIS, HEADINGS, PROBLEM_LIST_ITEM, PROBLEM_SIGNIFICANCE_EXT,
-    RELATED_CLINICAL_CONTENT_EXT, RELATED_PROBLEM_HEADER_EXT, SNOMED, TOPIC_LIST, UCUM,
+    RELATED_PROBLEM_HEADER_EXT, SNOMED, TOPIC_LIST, UCUM,
 };
+use crate::problems::link_entries;
 use chrono::SecondsFormat;
 use serde_json::{Value, json};
 
@@ -159,27 +160,6 @@ pub fn transaction(c: &ValidConsultation, problems: &[ExistingProblem], who: Aut
         }));
     }
     json!({"resourceType": "Bundle", "type": "transaction", "entry": b.entries})
-}
-
-/// `problem` with a RelatedClinicalContent reference to each of `entry_refs` it does not
-/// already have.
-pub fn link_entries(problem: &Value, entry_refs: &[String]) -> Value {
-    let mut problem = problem.clone();
-    let mut extensions = problem["extension"].as_array().cloned().unwrap_or_default();
-    for reference in entry_refs {
-        let present = extensions.iter().any(|e| {
-            e["url"] == RELATED_CLINICAL_CONTENT_EXT
-                && e["valueReference"]["reference"] == **reference
-        });
-        if !present {
-            extensions.push(json!({
-                "url": RELATED_CLINICAL_CONTENT_EXT,
-                "valueReference": {"reference": reference}
-            }));
-        }
-    }
-    problem["extension"] = Value::Array(extensions);
-    problem
 }
 
 /// Files an entry's urn under its heading in the topic being built.

@@ -10,7 +10,7 @@ use auth::User;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::Response;
-use store::{Actor, Purpose, RequestContext, access::Access};
+use store::RequestContext;
 use subtle::ConstantTimeEq;
 
 /// A fully signed-in member of staff.
@@ -56,16 +56,11 @@ impl FromRequestParts<AppState> for Staff {
         let Some((_, info)) = current else {
             return Err(to_login());
         };
-        let (true, Some(user)) = (info.signed_in, info.user.clone()) else {
+        let source = source_address(parts);
+        let (Some(mut ctx), Some(user)) = (info.request_context(source.as_deref()), info.user)
+        else {
             return Err(to_login());
         };
-        let mut ctx = RequestContext::new(
-            &info.practice,
-            Actor::User(user.id.clone()),
-            Purpose::DirectCare,
-        )
-        .with_access(Access::staff(user.staff_member()));
-        ctx.source = source_address(parts);
         if let Some(id) = parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
             ctx.request_id = id.to_string();
         }
