@@ -19,31 +19,6 @@ static CHALLENGE: std::sync::LazyLock<String> =
 
 // ---- helpers: a browser with a cookie jar of one cookie, and the OAuth steps ----
 
-fn form_request(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut builder =
-        req(Method::POST, uri).header("content-type", "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        builder = builder.header("cookie", format!("__Host-opengp_session={c}"));
-    }
-    builder.body(Body::from(body.to_string())).unwrap()
-}
-
-fn get_request(uri: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut builder = req(Method::GET, uri);
-    if let Some(c) = cookie {
-        builder = builder.header("cookie", format!("__Host-opengp_session={c}"));
-    }
-    builder.body(Body::empty()).unwrap()
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
 /// The session token a reply sets, checking the cookie's attributes.
 fn session_cookie(reply: &Reply) -> String {
     let set = reply.header("set-cookie").expect("a session cookie is set");
@@ -52,12 +27,6 @@ fn session_cookie(reply: &Reply) -> String {
     }
     let value = set.strip_prefix("__Host-opengp_session=").expect(set);
     value.split(';').next().unwrap().to_string()
-}
-
-/// The hidden CSRF field of a page.
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect(page) + 19;
-    page[at..].split('"').next().unwrap().to_string()
 }
 
 struct Staff {

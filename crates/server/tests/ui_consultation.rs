@@ -2,31 +2,11 @@
 
 mod common;
 
-use auth::totp;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use common::*;
 use serde_json::{Value, json};
-use std::time::Duration;
 use store::Role;
-
-const COOKIE: &str = "__Host-opengp_session";
-
-fn get_request(uri: &str, cookie: &str) -> Request<Body> {
-    req(Method::GET, uri)
-        .header("cookie", format!("{COOKIE}={cookie}"))
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn form_request(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut builder =
-        req(Method::POST, uri).header("content-type", "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        builder = builder.header("cookie", format!("{COOKIE}={c}"));
-    }
-    builder.body(Body::from(body.to_string())).unwrap()
-}
 
 const BOUNDARY: &str = "----opengp-test-boundary";
 
@@ -59,79 +39,23 @@ fn multipart_request(
             "content-type",
             format!("multipart/form-data; boundary={BOUNDARY}"),
         )
-        .header("cookie", format!("{COOKIE}={cookie}"))
+        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
         .body(Body::from(body))
         .unwrap()
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-fn session_cookie(reply: &Reply) -> String {
-    let set = reply.header("set-cookie").expect("a session cookie is set");
-    let value = set.strip_prefix(&format!("{COOKIE}=")).expect(set);
-    value.split(';').next().unwrap().to_string()
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect(page) + 19;
-    page[at..].split('"').next().unwrap().to_string()
 }
 
 /// A demo account of `role` signed in through the pages: (session cookie, Practitioner id).
 async fn sign_in(api: &Api, role: Role) -> (String, String) {
     let accounts = api.auth.ensure_demo_accounts(PRACTICE).unwrap();
     let account = accounts.into_iter().find(|a| a.role == role).unwrap();
-    let anon = api.anonymous();
-    let login = anon
-        .send(
-            req(Method::GET, "/login?next=%2F")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let first = session_cookie(&login);
-    let body = encode(&[
-        ("csrf", &csrf_of(&login.text())),
-        ("username", &account.username),
-        ("password", &account.password),
-        ("next", "/"),
-    ]);
-    let after_password = anon.send(form_request("/login", &body, Some(&first))).await;
-    assert_eq!(
-        after_password.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        after_password.text()
-    );
-    let second = session_cookie(&after_password);
-    let Some(secret) = &account.totp_secret else {
-        return (second, account.practitioner);
-    };
-    let secret = totp::base32_decode(secret).unwrap();
-    let totp_page = anon.send(get_request("/login/totp", &second)).await;
-    api.clock.advance(Duration::from_secs(30));
-    let code = totp::code(&secret, api.clock.now_seconds());
-    let body = encode(&[
-        ("csrf", &csrf_of(&totp_page.text())),
-        ("code", &code),
-        ("next", "/"),
-    ]);
-    let signed_in = anon
-        .send(form_request("/login/totp", &body, Some(&second)))
-        .await;
-    assert_eq!(
-        signed_in.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        signed_in.text()
-    );
-    (session_cookie(&signed_in), account.practitioner)
+    let cookie = sign_in_with(
+        api,
+        &account.username,
+        &account.password,
+        account.totp_secret.as_deref(),
+    )
+    .await;
+    (cookie, account.practitioner)
 }
 
 struct Setup {
@@ -157,7 +81,7 @@ impl Setup {
     async fn page(&self) -> Reply {
         self.api
             .anonymous()
-            .send(get_request(&self.form_url, &self.cookie))
+            .send(get_request(&self.form_url, Some(&self.cookie)))
             .await
     }
 
@@ -203,7 +127,7 @@ async fn a_gp_gets_the_form_and_a_receptionist_is_refused() {
     let refused = s
         .api
         .anonymous()
-        .send(get_request(&s.form_url, &receptionist))
+        .send(get_request(&s.form_url, Some(&receptionist)))
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.text().contains("You cannot record consultations"));
@@ -270,7 +194,10 @@ async fn a_full_consultation_is_saved_and_the_record_page_follows() {
     let record = s
         .api
         .anonymous()
-        .send(get_request(&format!("/patients/{}", s.patient), &s.cookie))
+        .send(get_request(
+            &format!("/patients/{}", s.patient),
+            Some(&s.cookie),
+        ))
         .await;
     assert_eq!(record.status, StatusCode::OK);
     assert!(
@@ -385,7 +312,7 @@ async fn an_autosaved_draft_is_restored_and_can_be_discarded() {
         .send(
             req(Method::POST, &draft_url)
                 .header("content-type", "application/json")
-                .header("cookie", format!("{COOKIE}={}", s.cookie))
+                .header("cookie", format!("{SESSION_COOKIE}={}", s.cookie))
                 .body(Body::from(json_body.to_string()))
                 .unwrap(),
         )

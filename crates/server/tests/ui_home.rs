@@ -2,12 +2,11 @@
 
 mod common;
 
-use auth::{DemoAccount, totp};
+use auth::DemoAccount;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use common::*;
 use serde_json::json;
-use std::time::Duration;
 use store::{RequestContext, Role};
 
 /// A browser's one cookie: the session token.
@@ -31,27 +30,7 @@ impl Browser {
 }
 
 fn form(uri: &str, pairs: &[(&str, &str)], cookie: Option<&str>) -> Request<Body> {
-    let mut body = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        body.append_pair(k, v);
-    }
-    let mut builder =
-        req(Method::POST, uri).header("content-type", "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        builder = builder.header("cookie", format!("__Host-opengp_session={c}"));
-    }
-    builder.body(Body::from(body.finish())).unwrap()
-}
-
-fn cookie_of(reply: &Reply) -> String {
-    let set = reply.header("set-cookie").expect("a session cookie");
-    let value = set.strip_prefix("__Host-opengp_session=").expect(set);
-    value.split(';').next().unwrap().to_string()
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect(page) + 19;
-    page[at..].split('"').next().unwrap().to_string()
+    form_request(uri, &encode(pairs), cookie)
 }
 
 fn demo(api: &Api, role: Role) -> DemoAccount {
@@ -65,41 +44,16 @@ fn demo(api: &Api, role: Role) -> DemoAccount {
 
 /// Signs in through /login and /login/totp.
 async fn sign_in(api: &Api, account: &DemoAccount) -> Browser {
-    let anon = api.anonymous();
-    let login = anon.get("/login").await;
-    let first = cookie_of(&login);
-    let pairs = [
-        ("csrf", csrf_of(&login.text())),
-        ("username", account.username.clone()),
-        ("password", account.password.clone()),
-    ];
-    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let step = anon.send(form("/login", &pairs, Some(&first))).await;
-    assert_eq!(step.status, StatusCode::SEE_OTHER, "{}", step.text());
-    let second = cookie_of(&step);
-    let page = anon
-        .send(
-            req(Method::GET, "/login/totp")
-                .header("cookie", format!("__Host-opengp_session={second}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    api.clock.advance(Duration::from_secs(30));
-    let secret = totp::base32_decode(account.totp_secret.as_deref().unwrap()).unwrap();
-    let code = totp::code(&secret, api.clock.now_seconds());
-    let csrf = csrf_of(&page.text());
-    let done = anon
-        .send(form(
-            "/login/totp",
-            &[("csrf", &csrf), ("code", &code)],
-            Some(&second),
-        ))
-        .await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    let cookie = sign_in_with(
+        api,
+        &account.username,
+        &account.password,
+        account.totp_secret.as_deref(),
+    )
+    .await;
     Browser {
-        api: anon,
-        cookie: cookie_of(&done),
+        api: api.anonymous(),
+        cookie,
     }
 }
 
@@ -354,7 +308,7 @@ async fn a_receptionist_home_explains_that_tasks_are_not_for_their_role() {
     // Receptionists sign in with a password only.
     let anon = api.anonymous();
     let login = anon.get("/login").await;
-    let first = cookie_of(&login);
+    let first = session_cookie(&login);
     let csrf = csrf_of(&login.text());
     let step = anon
         .send(form(
@@ -369,7 +323,7 @@ async fn a_receptionist_home_explains_that_tasks_are_not_for_their_role() {
         .await;
     let browser = Browser {
         api: anon,
-        cookie: cookie_of(&step),
+        cookie: session_cookie(&step),
     };
     let home = browser.get("/").await;
     assert_eq!(home.status, StatusCode::OK);

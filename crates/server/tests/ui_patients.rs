@@ -3,50 +3,10 @@
 
 mod common;
 
-use auth::totp;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::StatusCode;
 use common::*;
 use serde_json::json;
-use std::time::Duration;
 use store::RequestContext;
-
-const COOKIE: &str = "__Host-opengp_session";
-
-fn get_request(uri: &str, cookie: &str) -> Request<Body> {
-    req(Method::GET, uri)
-        .header("cookie", format!("{COOKIE}={cookie}"))
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn form_request(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut builder =
-        req(Method::POST, uri).header("content-type", "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        builder = builder.header("cookie", format!("{COOKIE}={c}"));
-    }
-    builder.body(Body::from(body.to_string())).unwrap()
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-fn session_cookie(reply: &Reply) -> String {
-    let set = reply.header("set-cookie").expect("a session cookie is set");
-    let value = set.strip_prefix(&format!("{COOKIE}=")).expect(set);
-    value.split(';').next().unwrap().to_string()
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect(page) + 19;
-    page[at..].split('"').next().unwrap().to_string()
-}
 
 /// Signs in as the demo account of `role` (`gp`, `privacy-officer`...), with its
 /// authenticator code; returns the session cookie.
@@ -56,53 +16,13 @@ async fn sign_in(api: &Api, short: &str) -> String {
         .iter()
         .find(|a| a.username == format!("demo.{short}"))
         .unwrap();
-    let anon = api.anonymous();
-    let login = anon
-        .send(
-            req(Method::GET, "/login?next=%2F")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let first = session_cookie(&login);
-    let body = encode(&[
-        ("csrf", &csrf_of(&login.text())),
-        ("username", &account.username),
-        ("password", &account.password),
-        ("next", "/"),
-    ]);
-    let after_password = anon.send(form_request("/login", &body, Some(&first))).await;
-    assert_eq!(
-        after_password.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        after_password.text()
-    );
-    let second = session_cookie(&after_password);
-    let Some(secret) = &account.totp_secret else {
-        return second;
-    };
-    let totp_page = anon.send(get_request("/login/totp", &second)).await;
-    api.clock.advance(Duration::from_secs(30));
-    let code = totp::code(
-        &totp::base32_decode(secret).unwrap(),
-        api.clock.now_seconds(),
-    );
-    let body = encode(&[
-        ("csrf", &csrf_of(&totp_page.text())),
-        ("code", &code),
-        ("next", "/"),
-    ]);
-    let signed_in = anon
-        .send(form_request("/login/totp", &body, Some(&second)))
-        .await;
-    assert_eq!(
-        signed_in.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        signed_in.text()
-    );
-    session_cookie(&signed_in)
+    sign_in_with(
+        api,
+        &account.username,
+        &account.password,
+        account.totp_secret.as_deref(),
+    )
+    .await
 }
 
 /// The practice's Organization (registrations point at it) and one patient.
@@ -145,7 +65,10 @@ async fn finding_a_patient_as_you_type_and_without_scripts() {
     let cookie = sign_in(&api, "gp").await;
 
     let fragment = api
-        .send(get_request("/patients/search?q=943%20476%205919", &cookie))
+        .send(get_request(
+            "/patients/search?q=943%20476%205919",
+            Some(&cookie),
+        ))
         .await;
     assert_eq!(fragment.status, StatusCode::OK);
     let html = fragment.text();
@@ -158,20 +81,25 @@ async fn finding_a_patient_as_you_type_and_without_scripts() {
     );
 
     let page = api
-        .send(get_request("/patients?q=smith+22%2F10%2F1970", &cookie))
+        .send(get_request(
+            "/patients?q=smith+22%2F10%2F1970",
+            Some(&cookie),
+        ))
         .await;
     let html = page.text();
     assert!(html.contains("data-main-search") && html.contains("SMITH, Jane (Mrs)"));
     assert!(html.contains("22-Oct-1970"));
 
     let bad = api
-        .send(get_request("/patients/search?q=9434765918", &cookie))
+        .send(get_request("/patients/search?q=9434765918", Some(&cookie)))
         .await;
     assert!(bad.text().contains("not a valid NHS number"));
-    let short = api.send(get_request("/patients/search?q=s", &cookie)).await;
+    let short = api
+        .send(get_request("/patients/search?q=s", Some(&cookie)))
+        .await;
     assert!(short.text().contains("Type at least 2 characters"));
     let none = api
-        .send(get_request("/patients/search?q=nobody", &cookie))
+        .send(get_request("/patients/search?q=nobody", Some(&cookie)))
         .await;
     assert!(none.text().contains("No patients found"));
 }
@@ -211,7 +139,7 @@ async fn registering_a_patient_lands_on_their_record() {
     let api = Api::new();
     practice_and_a_patient(&api);
     let cookie = sign_in(&api, "gp").await;
-    let form = api.send(get_request("/patients/new", &cookie)).await;
+    let form = api.send(get_request("/patients/new", Some(&cookie))).await;
     assert_eq!(form.status, StatusCode::OK);
     let html = form.text();
     assert!(html.contains("PDS is not set up on this server"));
@@ -240,7 +168,11 @@ async fn a_bad_field_is_explained_next_to_it_and_nothing_is_saved() {
     let api = Api::new();
     practice_and_a_patient(&api);
     let cookie = sign_in(&api, "gp").await;
-    let csrf = csrf_of(&api.send(get_request("/patients/new", &cookie)).await.text());
+    let csrf = csrf_of(
+        &api.send(get_request("/patients/new", Some(&cookie)))
+            .await
+            .text(),
+    );
     let before = patients(&api).await;
 
     let mut fields = registration(&csrf);
@@ -319,7 +251,7 @@ async fn forms_from_elsewhere_and_roles_without_the_right_are_refused() {
     assert_eq!(patients(&api).await, before);
 
     let officer = sign_in(&api, "privacy-officer").await;
-    let page = api.send(get_request("/patients/new", &officer)).await;
+    let page = api.send(get_request("/patients/new", Some(&officer))).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.text().contains("You cannot register patients"));
 }

@@ -3,50 +3,13 @@
 
 mod common;
 
-use auth::{NewUser, totp};
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use auth::NewUser;
+use axum::http::StatusCode;
 use common::*;
 use serde_json::json;
-use std::time::Duration;
 use store::{RequestContext, Role};
 
 const PASSWORD: &str = "a long test password";
-
-fn get_request(uri: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut builder = req(Method::GET, uri);
-    if let Some(c) = cookie {
-        builder = builder.header("cookie", format!("__Host-opengp_session={c}"));
-    }
-    builder.body(Body::empty()).unwrap()
-}
-
-fn form_request(uri: &str, body: &str, cookie: &str) -> Request<Body> {
-    req(Method::POST, uri)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", format!("__Host-opengp_session={cookie}"))
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-fn session_cookie(reply: &Reply) -> String {
-    let set = reply.header("set-cookie").expect("a session cookie is set");
-    let value = set.strip_prefix("__Host-opengp_session=").expect(set);
-    value.split(';').next().unwrap().to_string()
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect(page) + 19;
-    page[at..].split('"').next().unwrap().to_string()
-}
 
 /// A signed-in browser: its session cookie and the session's CSRF token.
 struct Browser {
@@ -64,7 +27,7 @@ impl Browser {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(pairs);
         self.api
-            .send(form_request(uri, &encode(&all), &self.cookie))
+            .send(form_request(uri, &encode(&all), Some(&self.cookie)))
             .await
     }
 }
@@ -86,30 +49,8 @@ async fn sign_in(api: &Api, username: &str, role: Role, page: &str) -> Browser {
         )
         .unwrap();
     let anon = api.anonymous();
-    let login = anon.send(get_request("/login?next=%2F", None)).await;
-    let first = session_cookie(&login);
-    let body = encode(&[
-        ("csrf", &csrf_of(&login.text())),
-        ("username", username),
-        ("password", PASSWORD),
-        ("next", "/"),
-    ]);
-    let after = anon.send(form_request("/login", &body, &first)).await;
-    let mut cookie = session_cookie(&after);
-    if let Some(t) = added.totp {
-        let secret = totp::base32_decode(&t.secret_base32).unwrap();
-        let page = anon.send(get_request("/login/totp", Some(&cookie))).await;
-        api.clock.advance(Duration::from_secs(30));
-        let code = totp::code(&secret, api.clock.now_seconds());
-        let body = encode(&[
-            ("csrf", &csrf_of(&page.text())),
-            ("code", &code),
-            ("next", "/"),
-        ]);
-        let done = anon.send(form_request("/login/totp", &body, &cookie)).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
-        cookie = session_cookie(&done);
-    }
+    let secret = added.totp.map(|t| t.secret_base32);
+    let cookie = sign_in_with(api, username, PASSWORD, secret.as_deref()).await;
     // The CSRF token of the signed-in session, from a page with a form.
     let home = anon.send(get_request(page, Some(&cookie))).await;
     let csrf = csrf_of(&home.text());
@@ -236,7 +177,11 @@ async fn alerts_are_added_with_checks_and_ended() {
     let url = format!("/patients/{id}/alerts");
     let refused = gp
         .api
-        .send(form_request(&url, "category=safety&text=x", &gp.cookie))
+        .send(form_request(
+            &url,
+            "category=safety&text=x",
+            Some(&gp.cookie),
+        ))
         .await;
     assert_eq!(
         refused.status,

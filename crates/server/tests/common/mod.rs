@@ -246,3 +246,88 @@ pub fn entry_ids(bundle: &Value, rtype: &str) -> Vec<String> {
     ids.sort();
     ids
 }
+
+// Pages: requests as a browser sends them, with the session cookie.
+
+pub const SESSION_COOKIE: &str = "__Host-opengp_session";
+
+/// `GET uri` with the session cookie, if any.
+pub fn get_request(uri: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = req(Method::GET, uri);
+    if let Some(c) = cookie {
+        builder = builder.header("cookie", format!("{SESSION_COOKIE}={c}"));
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+/// A form post (`application/x-www-form-urlencoded`) with the session cookie, if any.
+pub fn form_request(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder =
+        req(Method::POST, uri).header("content-type", "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        builder = builder.header("cookie", format!("{SESSION_COOKIE}={c}"));
+    }
+    builder.body(Body::from(body.to_string())).unwrap()
+}
+
+/// A form body.
+pub fn encode(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// The session token a reply sets.
+pub fn session_cookie(reply: &Reply) -> String {
+    let set = reply.header("set-cookie").expect("a session cookie is set");
+    let value = set.strip_prefix(&format!("{SESSION_COOKIE}=")).expect(set);
+    value.split(';').next().unwrap().to_string()
+}
+
+/// The CSRF token of the (first) form on a page.
+pub fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect(page) + 19;
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+/// Signs in through the pages (password, then the authenticator code when the account
+/// has a TOTP secret) and returns the signed-in session's cookie value.
+pub async fn sign_in_with(
+    api: &Api,
+    username: &str,
+    password: &str,
+    totp_secret: Option<&str>,
+) -> String {
+    let anon = api.anonymous();
+    let login = anon.send(get_request("/login?next=%2F", None)).await;
+    let first = session_cookie(&login);
+    let body = encode(&[
+        ("csrf", &csrf_of(&login.text())),
+        ("username", username),
+        ("password", password),
+        ("next", "/"),
+    ]);
+    let after = anon.send(form_request("/login", &body, Some(&first))).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "{}", after.text());
+    let cookie = session_cookie(&after);
+    let Some(secret) = totp_secret else {
+        return cookie;
+    };
+    let secret = auth::totp::base32_decode(secret).expect("a base32 TOTP secret");
+    let page = anon.send(get_request("/login/totp", Some(&cookie))).await;
+    // A code is accepted once: move on to the next time step.
+    api.clock.advance(std::time::Duration::from_secs(30));
+    let code = auth::totp::code(&secret, api.clock.now_seconds());
+    let body = encode(&[
+        ("csrf", &csrf_of(&page.text())),
+        ("code", &code),
+        ("next", "/"),
+    ]);
+    let done = anon
+        .send(form_request("/login/totp", &body, Some(&cookie)))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    session_cookie(&done)
+}
