@@ -226,3 +226,22 @@ export async function assertNoHorizontalScroll(page, label) {
   );
   assert.ok(overflow <= 0, `${label} scrolls sideways by ${overflow}px`);
 }
+
+const DEMO_SURNAMES = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson',
+  'Davies', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts'];
+
+/** The record URL of a demo patient found through the search page by a common surname:
+ *  the first one with no tag (not deceased, not sensitive). */
+export async function findDemoPatient(page, baseUrl) {
+  for (const surname of DEMO_SURNAMES) {
+    await page.goto(`${baseUrl}/patients?q=${surname}`);
+    const rows = page.locator('tr', { has: page.locator('a[data-result]') });
+    const count = await rows.count();
+    for (let i = 0; i < count; i += 1) {
+      const row = rows.nth(i);
+      if (await row.locator('.tag').count()) continue;
+      return row.locator('a[data-result]').getAttribute('href');
+    }
+  }
+  throw new Error('no demo patient found');
+}

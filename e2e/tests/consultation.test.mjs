@@ -5,11 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, newPage, signIn, checkA11y, screenshot,
-  assertNoHorizontalScroll, TABLET, DESKTOP,
+  assertNoHorizontalScroll, findDemoPatient, TABLET, DESKTOP,
 } from '../lib/harness.mjs';
 
-const SURNAMES = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson',
-  'Davies', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts'];
 
 let server;
 let browser;
@@ -24,20 +22,6 @@ after(async () => {
   await server?.stop();
 });
 
-/** The record URL of a demo patient found by surname (not deceased, not sensitive). */
-async function findPatient(page) {
-  for (const surname of SURNAMES) {
-    await page.goto(`${server.baseUrl}/patients?q=${surname}`);
-    const rows = page.locator('tr', { has: page.locator('a[data-result]') });
-    const count = await rows.count();
-    for (let i = 0; i < count; i += 1) {
-      const row = rows.nth(i);
-      if (await row.locator('.tag').count()) continue;
-      return row.locator('a[data-result]').getAttribute('href');
-    }
-  }
-  throw new Error('no demo patient found');
-}
 
 async function openForm(page, record) {
   await page.goto(`${server.baseUrl}${record}/consultations/new`);
@@ -47,7 +31,7 @@ async function openForm(page, record) {
 test('a GP records a consultation and sees it in the journal', async () => {
   const page = await newPage(browser, DESKTOP);
   await signIn(page, server.baseUrl, 'gp');
-  const record = await findPatient(page);
+  const record = await findDemoPatient(page, server.baseUrl);
   await openForm(page, record);
   await checkA11y(page, 'the new consultation form');
 
@@ -80,7 +64,7 @@ test('a GP records a consultation and sees it in the journal', async () => {
 test('an impossible blood pressure is shown next to the field', async () => {
   const page = await newPage(browser, TABLET);
   await signIn(page, server.baseUrl, 'gp');
-  const record = await findPatient(page);
+  const record = await findDemoPatient(page, server.baseUrl);
   await openForm(page, record);
   await assertNoHorizontalScroll(page, 'the consultation form at 768px');
   await page.locator('#t0_title').fill('Blood pressure check');
@@ -102,7 +86,7 @@ test('a half-written consultation is restored after the page closes', async () =
   const context = await browser.newContext({ viewport: DESKTOP, bypassCSP: true });
   let page = await context.newPage();
   await signIn(page, server.baseUrl, 'gp');
-  const record = await findPatient(page);
+  const record = await findDemoPatient(page, server.baseUrl);
   await openForm(page, record);
   await page.locator('#t0_title').fill('Sore knee');
   await page.locator('#t0_e0_text').fill('Twisted it playing football');

@@ -6,11 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, newPage, signIn, checkA11y, screenshot,
-  assertNoHorizontalScroll, TABLET, DESKTOP,
+  assertNoHorizontalScroll, findDemoPatient, TABLET, DESKTOP,
 } from '../lib/harness.mjs';
 
-const SURNAMES = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson',
-  'Davies', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts'];
 
 let server;
 let browser;
@@ -25,25 +23,11 @@ after(async () => {
   await server?.stop();
 });
 
-/** The record URL of a demo patient found by surname (not deceased, not sensitive). */
-async function findPatient(page) {
-  for (const surname of SURNAMES) {
-    await page.goto(`${server.baseUrl}/patients?q=${surname}`);
-    const rows = page.locator('tr', { has: page.locator('a[data-result]') });
-    const count = await rows.count();
-    for (let i = 0; i < count; i += 1) {
-      const row = rows.nth(i);
-      if (await row.locator('.tag').count()) continue;
-      return row.locator('a[data-result]').getAttribute('href');
-    }
-  }
-  throw new Error('no demo patient found');
-}
 
 test('a GP reads the record: banner, summary and journal, filtered by a problem', async () => {
   const page = await newPage(browser, DESKTOP);
   await signIn(page, server.baseUrl, 'gp');
-  const record = await findPatient(page);
+  const record = await findDemoPatient(page, server.baseUrl);
   await page.goto(`${server.baseUrl}${record}`);
 
   const banner = page.locator('.patient-banner');
@@ -85,7 +69,7 @@ test('a GP reads the record: banner, summary and journal, filtered by a problem'
 test('the record fits a 768 px tablet', async () => {
   const page = await newPage(browser, TABLET);
   await signIn(page, server.baseUrl, 'gp');
-  const record = await findPatient(page);
+  const record = await findDemoPatient(page, server.baseUrl);
   await page.goto(`${server.baseUrl}${record}`);
   await page.locator('.patient-banner').waitFor();
   await assertNoHorizontalScroll(page, 'the record page at 768 px');
@@ -97,7 +81,7 @@ test('the record fits a 768 px tablet', async () => {
 test('an alert is refused without its text, then added and shown in the banner', async () => {
   const page = await newPage(browser, DESKTOP);
   await signIn(page, server.baseUrl, 'gp');
-  const record = await findPatient(page);
+  const record = await findDemoPatient(page, server.baseUrl);
   await page.goto(`${server.baseUrl}${record}#alerts`);
   await page.locator('#alerts summary').click();
   await page.selectOption('#alert-category', 'safety');
@@ -119,7 +103,7 @@ test('an alert is refused without its text, then added and shown in the banner',
 test('the problem list shows active and past problems and refuses an unknown code', async () => {
   const page = await newPage(browser, DESKTOP);
   await signIn(page, server.baseUrl, 'gp');
-  const record = await findPatient(page);
+  const record = await findDemoPatient(page, server.baseUrl);
   await page.goto(`${server.baseUrl}${record}/problems`);
   await page.getByRole('heading', { level: 1, name: 'Problems' }).waitFor();
   await assert.doesNotReject(page.getByRole('heading', { level: 2, name: 'Active problems' }).waitFor());
