@@ -91,6 +91,8 @@ export async function startServer({ patients = 40 } = {}) {
   }
   return {
     baseUrl,
+    bin,
+    database: `sqlite:${join(dir, 'opengp.db')}`,
     output: () => output.join(''),
     async stop() {
       if (child.exitCode === null) {
@@ -244,4 +246,42 @@ export async function findDemoPatient(page, baseUrl) {
     }
   }
   throw new Error('no demo patient found');
+}
+
+// --- the FHIR API, for setting up what the pages cannot ---
+
+/**
+ * Registers a back-end app with `opengp client add` and returns a client-credentials
+ * bearer token for `scopes` (e.g. "system/Patient.c system/AuditEvent.rs").
+ */
+export async function apiToken(server, scopes) {
+  const printed = execFileSync(server.bin, [
+    'client', 'add', '--database', server.database, '--scopes', scopes, '--name', 'e2e set-up',
+  ], { encoding: 'utf8' });
+  const field = (name) => printed.match(new RegExp(`^${name}=(.+)$`, 'm'))[1].trim();
+  const res = await fetch(`${server.baseUrl}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: field('client_id'),
+      client_secret: field('client_secret'),
+      scope: scopes,
+    }),
+  });
+  assert.equal(res.status, 200, `token request refused: ${await res.clone().text()}`);
+  return (await res.json()).access_token;
+}
+
+/** A FHIR API request with a bearer token; the parsed body (or null) and the status. */
+export async function fhir(server, token, method, path, body) {
+  const res = await fetch(`${server.baseUrl}/fhir/${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/fhir+json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
 }

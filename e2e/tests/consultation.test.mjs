@@ -105,3 +105,25 @@ test('a half-written consultation is restored after the page closes', async () =
   assert.equal(await page.locator('#draft-restored').count(), 0);
   await context.close();
 });
+
+test('a consultation closed before the autosave is kept by the page-close save', async () => {
+  const context = await browser.newContext({ viewport: DESKTOP, bypassCSP: true });
+  let page = await context.newPage();
+  await signIn(page, server.baseUrl, 'gp');
+  const record = await findDemoPatient(page, server.baseUrl);
+  await openForm(page, record);
+  // Typed and closed at once: only the save on closing can keep it (the autosave waits
+  // 2 seconds after the last keystroke).
+  await page.locator('#t0_title').fill('Painful wrist');
+  await page.locator('#t0_e0_text').fill('Fell on outstretched hand this morning');
+  assert.doesNotMatch(await page.locator('#draft-status').innerText(), /Draft saved/);
+  await page.close({ runBeforeUnload: true });
+
+  page = await context.newPage();
+  await openForm(page, record);
+  assert.match(await page.locator('#draft-restored').innerText(), /Restored your unsaved draft/);
+  assert.equal(await page.locator('#t0_title').inputValue(), 'Painful wrist');
+  assert.equal(await page.locator('#t0_e0_text').inputValue(), 'Fell on outstretched hand this morning');
+  await checkA11y(page, 'the consultation form restored after closing the tab');
+  await context.close();
+});

@@ -22,6 +22,20 @@ after(async () => {
 
 const DESCRIPTION = 'Please phone about the blood test results';
 
+test("demo.gp's home page lists the tasks waiting for them right after sign-in", async () => {
+  const page = await newPage(browser, DESKTOP);
+  await signIn(page, server.baseUrl, 'gp');
+  assert.equal(new URL(page.url()).pathname, '/');
+  const myTasks = page.locator('section', { has: page.getByRole('heading', { name: 'Tasks assigned to me' }) });
+  const text = await myTasks.innerText();
+  assert.doesNotMatch(text, /You have no open tasks/);
+  // Set by the demo practice's clinicians (crates/opengp/src/demo/inbox.rs).
+  assert.match(text, /Review abnormal HbA1c result/);
+  assert.match(text, /Overdue/);
+  assert.match(text, /Urgent/);
+  await page.context().close();
+});
+
 test('bad input on the new-task form is shown next to each field', async () => {
   const page = await newPage(browser, DESKTOP);
   await signIn(page, server.baseUrl, 'gp');
@@ -55,6 +69,11 @@ test('a GP sends a task and the nurse completes it', async () => {
   assert.match(await gp.locator('main').innerText(), /Task sent\./);
   assert.match(await gp.locator('main').innerText(), new RegExp(DESCRIPTION));
   await checkA11y(gp, 'tasks sent by me');
+  // The sender may reassign or cancel the task, but only the nurse can complete it.
+  await gp.getByRole('link', { name: DESCRIPTION }).click();
+  await gp.getByRole('button', { name: 'Cancel task' }).waitFor();
+  assert.equal(await gp.getByRole('button', { name: 'Complete task' }).count(), 0);
+  await checkA11y(gp, 'a task I sent');
   await signOut(gp);
   await gp.context().close();
 
@@ -79,6 +98,8 @@ test('a GP sends a task and the nurse completes it', async () => {
   await nurse.waitForURL(/done=completed/);
   const inbox = await nurse.locator('main').innerText();
   assert.match(inbox, /Task completed\./);
-  assert.match(inbox, /You have no open tasks/);
+  assert.doesNotMatch(inbox, new RegExp(DESCRIPTION));
+  // The nurse's demo tasks are still waiting.
+  assert.match(inbox, /Dressing change for the left leg ulcer/);
   await nurse.context().close();
 });

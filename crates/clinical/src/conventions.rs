@@ -59,7 +59,10 @@
 //! **Drafts**: a consultation being written is a `QuestionnaireResponse` with status
 //! `in-progress`, `questionnaire` [`CONSULTATION_DRAFT_QUESTIONNAIRE`], `subject` the
 //! patient, `author` the clinician, and one item [`DRAFT_ITEM`] whose `valueString` is
-//! the form's fields as JSON. Saving the consultation deletes it in the same transaction.
+//! the form's fields as JSON, labelled `meta.security` V (v3-Confidentiality), which
+//! seals it to the clinician who wrote it: colleagues and apps cannot find it, and only
+//! break-glass (audited) opens it. Saving the consultation deletes it in the same
+//! transaction.
 
 pub const SNOMED: &str = "http://snomed.info/sct";
 pub const UCUM: &str = "http://unitsofmeasure.org";

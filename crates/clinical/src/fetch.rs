@@ -16,7 +16,7 @@ pub fn search(
     params: &[(&str, &str)],
 ) -> FhirResult<Vec<Value>> {
     let bundle = search_bundle(repo, ctx, rtype, params)?;
-    Ok(entries(&bundle, Some("match")))
+    Ok(split(bundle).0)
 }
 
 /// The whole searchset Bundle (matches and includes).
@@ -50,6 +50,32 @@ pub fn entries(bundle: &Value, mode: Option<&str>) -> Vec<Value> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A searchset Bundle's resources, taken out of it (no copies): its `match` entries and
+/// its `include`d ones (an `outcome`'s warnings are left out).
+pub fn split(bundle: Value) -> (Vec<Value>, Vec<Value>) {
+    let Value::Object(mut bundle) = bundle else {
+        return (Vec::new(), Vec::new());
+    };
+    let Some(Value::Array(all)) = bundle.remove("entry") else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut matches = Vec::new();
+    let mut included = Vec::new();
+    for entry in all {
+        let Value::Object(mut entry) = entry else {
+            continue;
+        };
+        let mode = entry.get("search").and_then(|s| s.get("mode"));
+        let into = match mode.and_then(Value::as_str) {
+            Some("match") => &mut matches,
+            Some("outcome") => continue,
+            _ => &mut included,
+        };
+        into.extend(entry.remove("resource"));
+    }
+    (matches, included)
 }
 
 /// The current version of one resource, with its version number (for `If-Match`).

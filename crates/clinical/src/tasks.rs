@@ -2,6 +2,13 @@
 //! the owner's inbox, the tasks a user sent, and the moves a task makes (start,
 //! complete with a note, reassign, cancel). Every change is a version-checked update
 //! (`If-Match`), so two people acting on the same task cannot overwrite each other.
+//!
+//! Who may make which move is decided here ([`permission`]), on top of the store's
+//! access rules: only the owner starts or completes a task (so it cannot be closed by
+//! someone who did not do the work); the owner or the sender cancels or reassigns it;
+//! a practice manager may cancel or reassign any task, so an absent colleague's inbox
+//! can be shared out. A task with no owner in person (unassigned, or owned by an
+//! organisation) can be started, completed or assigned by anyone with clinical rights.
 
 use crate::conventions::reference_parts;
 use crate::fetch;
@@ -9,7 +16,7 @@ use crate::form::FieldErrors;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use store::{FhirError, Repository, RequestContext};
+use store::{FhirError, Repository, RequestContext, Role};
 
 /// The longest description a task may have (it is a message, not a letter).
 pub const MAX_DESCRIPTION: usize = 2000;
@@ -144,6 +151,10 @@ pub enum TaskError {
     /// The task is completed or cancelled already.
     #[error("this task is closed already")]
     Closed,
+    /// This user may not make this move on this task (see [`permission`]); nothing was
+    /// changed. The message says who may.
+    #[error("{0}")]
+    NotAllowed(String),
     #[error(transparent)]
     Store(#[from] FhirError),
 }
@@ -154,6 +165,103 @@ impl TaskError {
         errors.add(field, message);
         TaskError::Invalid(errors)
     }
+}
+
+/// A move someone can make on an open task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Complete,
+    Cancel,
+    Reassign,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [
+        Action::Start,
+        Action::Complete,
+        Action::Cancel,
+        Action::Reassign,
+    ];
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Complete => "complete",
+            Action::Cancel => "cancel",
+            Action::Reassign => "reassign",
+        }
+    }
+}
+
+/// Whether the user behind `ctx` may make `action` on `task`, by who they are (their
+/// linked Practitioner) and their role; `Err` says who may, in words for the user. The
+/// store's access rules still apply on top (a receptionist can change no task at all).
+pub fn permission(ctx: &RequestContext, task: &TaskSummary, action: Action) -> Result<(), String> {
+    // OpenGP itself (loading, the demo) acts for the practice.
+    if ctx.access.unrestricted {
+        return Ok(());
+    }
+    let staff = ctx.access.staff.as_ref();
+    let me = staff
+        .and_then(|s| s.practitioner.as_deref())
+        .map(|p| p.strip_prefix("Practitioner/").unwrap_or(p));
+    let is_me = |party: &Option<Party>| party.as_ref().is_some_and(|p| Some(p.id.as_str()) == me);
+    let manager = staff.is_some_and(|s| s.role == Role::PracticeManager);
+    let unassigned = task.owner.is_none();
+    let allowed = match action {
+        Action::Start | Action::Complete => unassigned || is_me(&task.owner),
+        Action::Cancel => is_me(&task.owner) || is_me(&task.requester) || manager,
+        Action::Reassign => unassigned || is_me(&task.owner) || is_me(&task.requester) || manager,
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(refusal(task, action))
+}
+
+/// The moves the user behind `ctx` may make on `task` now (none once it is closed).
+pub fn allowed_actions(ctx: &RequestContext, task: &TaskSummary) -> Vec<Action> {
+    if !task.status.is_open() {
+        return Vec::new();
+    }
+    Action::ALL
+        .into_iter()
+        .filter(|a| !(*a == Action::Start && task.status == TaskStatus::InProgress))
+        .filter(|a| permission(ctx, task, *a).is_ok())
+        .collect()
+}
+
+/// "Only Ben Patel (the task's owner) can complete this task", and the like.
+fn refusal(task: &TaskSummary, action: Action) -> String {
+    let named =
+        |party: &Option<Party>, what: &str| match party.as_ref().and_then(|p| p.name.as_deref()) {
+            Some(name) => format!("{name} ({what})"),
+            None => what.to_string(),
+        };
+    let owner = named(&task.owner, "the task's owner");
+    let verb = action.verb();
+    if matches!(action, Action::Start | Action::Complete) {
+        return format!(
+            "Only {owner} can {verb} this task. If it is not theirs to do, they or the sender \
+             can reassign it."
+        );
+    }
+    let same_person = matches!((&task.owner, &task.requester), (Some(o), Some(r)) if o.id == r.id);
+    let mut who = Vec::new();
+    if task.owner.is_some() && !same_person {
+        who.push(owner);
+    }
+    if task.requester.is_some() {
+        who.push(named(&task.requester, "who sent it"));
+    }
+    who.push("a practice manager".to_string());
+    let last = who.pop().expect("a practice manager at least");
+    let list = match who.is_empty() {
+        true => last,
+        false => format!("{} or {last}", who.join(", ")),
+    };
+    format!("Only {list} can {verb} this task.")
 }
 
 /// Creates a task from `requester` (`Practitioner/{id}`) after checking the form: an
@@ -318,7 +426,7 @@ pub fn start(
     id: &str,
     version: i64,
 ) -> Result<(), TaskError> {
-    change(repo, ctx, id, version, |task| {
+    change(repo, ctx, id, version, Action::Start, |task| {
         task["status"] = json!(TaskStatus::InProgress.code());
         Ok(())
     })
@@ -333,8 +441,8 @@ pub fn complete(
     author: Option<&str>,
     note: Option<&str>,
 ) -> Result<(), TaskError> {
-    let note = checked_note(note)?;
-    change(repo, ctx, id, version, |task| {
+    change(repo, ctx, id, version, Action::Complete, |task| {
+        let note = checked_note(note)?;
         task["status"] = json!(TaskStatus::Completed.code());
         add_note(task, author, note.as_deref());
         Ok(())
@@ -350,8 +458,8 @@ pub fn cancel(
     author: Option<&str>,
     note: Option<&str>,
 ) -> Result<(), TaskError> {
-    let note = checked_note(note)?;
-    change(repo, ctx, id, version, |task| {
+    change(repo, ctx, id, version, Action::Cancel, |task| {
+        let note = checked_note(note)?;
         task["status"] = json!(TaskStatus::Cancelled.code());
         add_note(task, author, note.as_deref());
         Ok(())
@@ -368,18 +476,20 @@ pub fn reassign(
     author: Option<&str>,
     note: Option<&str>,
 ) -> Result<(), TaskError> {
-    let Some(new_owner) = new_owner.map(str::trim).filter(|o| !o.is_empty()) else {
-        return Err(TaskError::field("owner", "Choose who the task is for"));
-    };
-    if !practitioner_exists(repo, ctx, new_owner)? {
-        return Err(TaskError::field(
-            "owner",
-            "Choose a colleague from the list",
-        ));
-    }
-    let note = checked_note(note)?;
-    let owner = practitioner_reference(new_owner);
-    change(repo, ctx, id, version, |task| {
+    // Checked inside the change, after the permission: someone who may not reassign
+    // the task is told so rather than corrected on the form.
+    change(repo, ctx, id, version, Action::Reassign, |task| {
+        let Some(new_owner) = new_owner.map(str::trim).filter(|o| !o.is_empty()) else {
+            return Err(TaskError::field("owner", "Choose who the task is for"));
+        };
+        if !practitioner_exists(repo, ctx, new_owner)? {
+            return Err(TaskError::field(
+                "owner",
+                "Choose a colleague from the list",
+            ));
+        }
+        let note = checked_note(note)?;
+        let owner = practitioner_reference(new_owner);
         if task["owner"]["reference"] == owner.as_str() {
             return Err(TaskError::field(
                 "owner",
@@ -520,15 +630,19 @@ fn summarise(
 
 // --- writing ---
 
-/// Reads the task, checks it is still open and at `version`, applies `edit` and writes
-/// it back with `If-Match: version`.
+/// Reads the task, checks this user may make the move, that it is still open and at
+/// `version`, applies `edit` and writes it back with `If-Match: version`.
 fn change(
     repo: &Repository,
     ctx: &RequestContext,
     id: &str,
     version: i64,
+    action: Action,
     edit: impl FnOnce(&mut Value) -> Result<(), TaskError>,
 ) -> Result<(), TaskError> {
+    // With names, for a refusal that says who may.
+    let summary = get(repo, ctx, id, Utc::now().date_naive())?;
+    permission(ctx, &summary, action).map_err(TaskError::NotAllowed)?;
     let (mut task, current) = fetch::read(repo, ctx, "Task", id)?;
     if current != version {
         return Err(FhirError::PreconditionFailed(format!(

@@ -1,5 +1,5 @@
-//! Recording a consultation over a real (SQLite) store: validation a clinician would
-//! see, the saved structure, all-or-nothing saving, and drafts.
+//! Recording a consultation over a real store (SQLite and PostgreSQL): validation a
+//! clinician would see, the saved structure, all-or-nothing saving, and drafts.
 
 use chrono::{Duration, Local};
 use clinical::consultation::form::{AttachmentInput, EntryInput, TopicInput};
@@ -14,11 +14,58 @@ use clinical::{FieldErrors, fetch};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use store::{
-    Access, Actor, Purpose, Repository, RepositoryConfig, RequestContext, Role, StaffMember,
+    Access, Actor, HistoryRequest, Purpose, Repository, RepositoryConfig, RequestContext, Role,
+    StaffMember,
 };
 use terminology::{Category, Concept, Terminology};
 
 const PRACTICE: &str = "A81001";
+
+fn sqlite() -> Repository {
+    let store = store_sqlite::SqliteStore::open_temp().expect("temporary store");
+    Repository::new(Arc::new(store), RepositoryConfig::default())
+}
+
+/// A scratch PostgreSQL schema, or `None` (the test skips) without OPENGP_TEST_POSTGRES.
+fn postgres() -> Option<Repository> {
+    let Ok(url) = std::env::var("OPENGP_TEST_POSTGRES") else {
+        eprintln!("skipped: OPENGP_TEST_POSTGRES is not set");
+        return None;
+    };
+    let store = store_postgres::ScratchStore::create(&url).expect("scratch PostgreSQL schema");
+    Some(Repository::new(
+        Arc::new(store),
+        RepositoryConfig::default(),
+    ))
+}
+
+/// Each listed test on SQLite (`sqlite::name`) and PostgreSQL (`postgres::name`).
+macro_rules! backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::sqlite()); } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { if let Some(repo) = super::postgres() { super::$name(repo); } } )*
+        }
+    };
+}
+
+backends!(
+    a_blood_pressure_of_300_over_20_is_refused_next_to_the_bp_fields,
+    systolic_must_be_above_diastolic_and_both_are_needed,
+    unusual_values_are_warnings_to_confirm,
+    impossible_dates_are_refused,
+    unknown_codes_must_be_chosen_from_the_list,
+    attachments_are_checked_by_content,
+    bmi_comes_from_weight_and_height_or_the_latest_height_on_record,
+    a_consultation_is_saved_as_encounter_lists_and_entries,
+    a_failure_part_way_saves_nothing,
+    drafts_are_kept_restored_and_removed_when_the_consultation_is_saved,
+    a_form_round_trips_through_a_draft,
+    a_draft_is_seen_only_by_its_author,
+    a_draft_saved_before_drafts_were_sealed_is_sealed_when_its_author_loads_it,
+);
 
 struct Fixture {
     repo: Repository,
@@ -50,9 +97,7 @@ fn staff(practitioner: &str, user: &str) -> RequestContext {
     )
 }
 
-fn fixture() -> Fixture {
-    let store = store_sqlite::SqliteStore::open_temp().unwrap();
-    let repo = Repository::new(Arc::new(store), RepositoryConfig::default());
+fn fixture(repo: Repository) -> Fixture {
     let system = RequestContext::system(PRACTICE);
     let create = |body: Value| {
         let rtype = body["resourceType"].as_str().unwrap().to_string();
@@ -204,9 +249,8 @@ fn with_obs(mut form: ConsultationForm, pairs: &[(&str, &str)]) -> ConsultationF
     form
 }
 
-#[test]
-fn a_blood_pressure_of_300_over_20_is_refused_next_to_the_bp_fields() {
-    let f = fixture();
+fn a_blood_pressure_of_300_over_20_is_refused_next_to_the_bp_fields(repo: Repository) {
+    let f = fixture(repo);
     let before = f.counts();
     let errors = f
         .check(&with_obs(
@@ -225,9 +269,8 @@ fn a_blood_pressure_of_300_over_20_is_refused_next_to_the_bp_fields() {
     assert_eq!(f.counts(), before, "checking writes nothing");
 }
 
-#[test]
-fn systolic_must_be_above_diastolic_and_both_are_needed() {
-    let f = fixture();
+fn systolic_must_be_above_diastolic_and_both_are_needed(repo: Repository) {
+    let f = fixture(repo);
     let errors = f
         .check(&with_obs(
             base_form(),
@@ -258,9 +301,8 @@ fn systolic_must_be_above_diastolic_and_both_are_needed() {
     );
 }
 
-#[test]
-fn unusual_values_are_warnings_to_confirm() {
-    let f = fixture();
+fn unusual_values_are_warnings_to_confirm(repo: Repository) {
+    let f = fixture(repo);
     let mut form = with_obs(
         base_form(),
         &[("bp_systolic", "190"), ("bp_diastolic", "100")],
@@ -278,9 +320,8 @@ fn unusual_values_are_warnings_to_confirm() {
     assert!(f.check(&form).unwrap().confirmed(&form));
 }
 
-#[test]
-fn impossible_dates_are_refused() {
-    let f = fixture();
+fn impossible_dates_are_refused(repo: Repository) {
+    let f = fixture(repo);
     let mut form = base_form();
     form.date = (Local::now() + Duration::days(1))
         .format("%Y-%m-%dT%H:%M")
@@ -298,9 +339,8 @@ fn impossible_dates_are_refused() {
     assert!(f.check(&form).unwrap_err().get("date").is_some());
 }
 
-#[test]
-fn unknown_codes_must_be_chosen_from_the_list() {
-    let f = fixture();
+fn unknown_codes_must_be_chosen_from_the_list(repo: Repository) {
+    let f = fixture(repo);
     let mut form = base_form();
     form.topics[0].entries.push(EntryInput {
         heading: "diagnosis".into(),
@@ -324,9 +364,8 @@ fn unknown_codes_must_be_chosen_from_the_list() {
     );
 }
 
-#[test]
-fn attachments_are_checked_by_content() {
-    let f = fixture();
+fn attachments_are_checked_by_content(repo: Repository) {
+    let f = fixture(repo);
     let mut form = base_form();
     form.attachments.push(AttachmentInput {
         file_name: "scan.pdf".into(),
@@ -338,9 +377,8 @@ fn attachments_are_checked_by_content() {
     );
 }
 
-#[test]
-fn bmi_comes_from_weight_and_height_or_the_latest_height_on_record() {
-    let f = fixture();
+fn bmi_comes_from_weight_and_height_or_the_latest_height_on_record(repo: Repository) {
+    let f = fixture(repo);
     let bmi_of = |form: &ConsultationForm| {
         f.valid(form)
             .measurements
@@ -445,9 +483,8 @@ fn references(list: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_consultation_is_saved_as_encounter_lists_and_entries() {
-    let f = fixture();
+fn a_consultation_is_saved_as_encounter_lists_and_entries(repo: Repository) {
+    let f = fixture(repo);
     let valid = f.valid(&full_form(&f));
     let started = std::time::Instant::now();
     let saved = f.save(&valid).unwrap();
@@ -572,9 +609,8 @@ fn a_consultation_is_saved_as_encounter_lists_and_entries() {
     assert_eq!(task[0]["status"], "requested");
 }
 
-#[test]
-fn a_failure_part_way_saves_nothing() {
-    let f = fixture();
+fn a_failure_part_way_saves_nothing(repo: Repository) {
+    let f = fixture(repo);
     let valid = f.valid(&full_form(&f));
     consultation::save_draft(&f.repo, &f.gp, &f.patient, &f.gp_ref, &json!({"date": "x"})).unwrap();
     // Someone else changes the problem after the form was checked.
@@ -595,9 +631,8 @@ fn a_failure_part_way_saves_nothing() {
     );
 }
 
-#[test]
-fn drafts_are_kept_restored_and_removed_when_the_consultation_is_saved() {
-    let f = fixture();
+fn drafts_are_kept_restored_and_removed_when_the_consultation_is_saved(repo: Repository) {
+    let f = fixture(repo);
     let first =
         consultation::save_draft(&f.repo, &f.gp, &f.patient, &f.gp_ref, &json!({"date": "a"}))
             .unwrap();
@@ -636,9 +671,8 @@ fn drafts_are_kept_restored_and_removed_when_the_consultation_is_saved() {
     );
 }
 
-#[test]
-fn a_form_round_trips_through_a_draft() {
-    let f = fixture();
+fn a_form_round_trips_through_a_draft(repo: Repository) {
+    let f = fixture(repo);
     let form = full_form(&f);
     let json = serde_json::to_value(&form).unwrap();
     consultation::save_draft(&f.repo, &f.gp, &f.patient, &f.gp_ref, &json).unwrap();
@@ -652,4 +686,205 @@ fn a_form_round_trips_through_a_draft() {
         restored.attachments.is_empty(),
         "files are not kept in drafts"
     );
+}
+
+impl Fixture {
+    /// Another GP of the practice: their context and `Practitioner/{id}`.
+    fn colleague_gp(&self) -> (RequestContext, String) {
+        let body = json!({"resourceType": "Practitioner", "name": [{"family": "Khan", "given": ["Sara"]}]});
+        let id = self
+            .repo
+            .create(
+                &RequestContext::system(PRACTICE),
+                "Practitioner",
+                body,
+                None,
+            )
+            .unwrap()
+            .resource
+            .id;
+        (staff(&id, "user-gp-2"), format!("Practitioner/{id}"))
+    }
+
+    /// The consultation drafts about the patient that a FHIR search by `ctx` returns.
+    fn drafts_found_by(&self, ctx: &RequestContext) -> Vec<Value> {
+        let subject = format!("Patient/{}", self.patient);
+        fetch::search(
+            &self.repo,
+            ctx,
+            "QuestionnaireResponse",
+            &[("subject", &subject)],
+        )
+        .unwrap()
+    }
+
+    /// The ids of the draft's versions that a FHIR history by `ctx` returns (type and
+    /// instance level).
+    fn draft_history_seen_by(&self, ctx: &RequestContext, id: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        for instance in [None, Some(id)] {
+            let req = HistoryRequest {
+                rtype: Some("QuestionnaireResponse".into()),
+                id: instance.map(str::to_string),
+                params: vec![],
+                base_url: fetch::BASE.into(),
+            };
+            // An instance history of a hidden resource is an error, like its read.
+            if let Ok(bundle) = self.repo.history(ctx, &req) {
+                seen.extend(
+                    fetch::entries(&bundle, None)
+                        .iter()
+                        .filter_map(|r| r["id"].as_str().map(str::to_string)),
+                );
+            }
+        }
+        seen
+    }
+
+    /// The QuestionnaireResponses in the patient's `$everything` for `ctx`.
+    fn drafts_in_everything_for(&self, ctx: &RequestContext) -> usize {
+        let bundle = self
+            .repo
+            .everything(ctx, &self.patient, &[], fetch::BASE)
+            .unwrap();
+        fetch::entries(&bundle, None)
+            .iter()
+            .filter(|r| r["resourceType"] == "QuestionnaireResponse")
+            .count()
+    }
+}
+
+fn a_draft_is_seen_only_by_its_author(repo: Repository) {
+    let f = fixture(repo);
+    let (colleague, colleague_ref) = f.colleague_gp();
+    let id = consultation::save_draft(
+        &f.repo,
+        &f.gp,
+        &f.patient,
+        &f.gp_ref,
+        &json!({"date": "?bowel cancer, not told patient"}),
+    )
+    .unwrap();
+
+    // The author restores it, and reaches it through the FHIR interactions too.
+    let draft = consultation::load_draft(&f.repo, &f.gp, &f.patient, &f.gp_ref)
+        .unwrap()
+        .expect("the author's draft");
+    assert_eq!(
+        draft.form,
+        json!({"date": "?bowel cancer, not told patient"})
+    );
+    assert_eq!(f.drafts_found_by(&f.gp).len(), 1);
+    assert!(f.draft_history_seen_by(&f.gp, &id).contains(&id));
+    assert_eq!(f.drafts_in_everything_for(&f.gp), 1);
+
+    // A colleague GP finds nothing, through the workspace or the FHIR API.
+    for author in [&f.gp_ref, &colleague_ref] {
+        assert_eq!(
+            consultation::load_draft(&f.repo, &colleague, &f.patient, author).unwrap(),
+            None
+        );
+    }
+    assert!(f.drafts_found_by(&colleague).is_empty());
+    assert!(f.draft_history_seen_by(&colleague, &id).is_empty());
+    assert_eq!(f.drafts_in_everything_for(&colleague), 0);
+    // Reading it by id gives nothing of it: sealed, it needs break-glass (403).
+    let refused = f
+        .repo
+        .read(&colleague, "QuestionnaireResponse", &id)
+        .unwrap_err();
+    assert_eq!(refused.status(), 403, "{refused}");
+    // Nor can the colleague write it under the author's name.
+    let error = consultation::save_draft(&f.repo, &colleague, &f.patient, &f.gp_ref, &json!({}))
+        .unwrap_err();
+    assert_eq!(error.status(), 403);
+    consultation::discard_draft(&f.repo, &colleague, &f.patient, &f.gp_ref).unwrap();
+
+    // The colleague's own draft is theirs alone; the author's is unchanged.
+    consultation::save_draft(
+        &f.repo,
+        &colleague,
+        &f.patient,
+        &colleague_ref,
+        &json!({"date": "theirs"}),
+    )
+    .unwrap();
+    assert_eq!(f.drafts_found_by(&colleague).len(), 1);
+    assert_eq!(f.drafts_found_by(&f.gp).len(), 1);
+    let draft = consultation::load_draft(&f.repo, &f.gp, &f.patient, &f.gp_ref)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        draft.form,
+        json!({"date": "?bowel cancer, not told patient"})
+    );
+
+    // Break-glass opens it, as any sealed entry.
+    let glass = colleague.clone().with_access(
+        colleague
+            .access
+            .clone()
+            .with_break_glass("patient collapsed in clinic")
+            .unwrap(),
+    );
+    assert!(f.repo.read(&glass, "QuestionnaireResponse", &id).is_ok());
+
+    // Saving the consultation still deletes the author's draft (and only theirs).
+    f.save(&f.valid(&base_form())).unwrap();
+    assert_eq!(
+        consultation::load_draft(&f.repo, &f.gp, &f.patient, &f.gp_ref).unwrap(),
+        None
+    );
+    assert!(
+        consultation::load_draft(&f.repo, &colleague, &f.patient, &colleague_ref)
+            .unwrap()
+            .is_some()
+    );
+    // Its history stays the author's.
+    assert!(!f.draft_history_seen_by(&colleague, &id).contains(&id));
+}
+
+fn a_draft_saved_before_drafts_were_sealed_is_sealed_when_its_author_loads_it(repo: Repository) {
+    let f = fixture(repo);
+    let (colleague, _) = f.colleague_gp();
+    // A draft as they were written before: no security label.
+    let earlier = json!({
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": clinical::conventions::CONSULTATION_DRAFT_QUESTIONNAIRE,
+        "status": "in-progress",
+        "subject": {"reference": format!("Patient/{}", f.patient)},
+        "author": {"reference": f.gp_ref},
+        "authored": "2025-01-02T10:30:00Z",
+        "item": [{"linkId": clinical::conventions::DRAFT_ITEM,
+                  "answer": [{"valueString": "{\"date\":\"old\"}"}]}]
+    });
+    let id = f
+        .repo
+        .create(&f.gp, "QuestionnaireResponse", earlier, None)
+        .unwrap()
+        .resource
+        .id;
+    assert_eq!(f.drafts_found_by(&colleague).len(), 1, "not sealed yet");
+
+    let draft = consultation::load_draft(&f.repo, &f.gp, &f.patient, &f.gp_ref)
+        .unwrap()
+        .expect("the author's earlier draft");
+    assert_eq!(draft.id, id);
+    assert_eq!(draft.form, json!({"date": "old"}));
+    assert_eq!(
+        draft.saved_at.map(|t| t.to_rfc3339()),
+        Some("2025-01-02T10:30:00+00:00".to_string()),
+        "sealing it does not change when it was saved"
+    );
+
+    assert!(f.drafts_found_by(&colleague).is_empty());
+    assert!(
+        f.draft_history_seen_by(&colleague, &id).is_empty(),
+        "nor its unsealed versions"
+    );
+    assert_eq!(f.drafts_found_by(&f.gp).len(), 1);
+    let again = consultation::load_draft(&f.repo, &f.gp, &f.patient, &f.gp_ref)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.form, json!({"date": "old"}));
 }

@@ -2,8 +2,9 @@
 
 mod patients_support;
 
+use clinical::patients::contact;
 use clinical::patients::duplicates::{Likeness, duplicates};
-use clinical::patients::form::{RegistrationForm, validate};
+use clinical::patients::form::{ContactMethod, RegistrationForm, validate};
 use clinical::patients::practice;
 use clinical::patients::register::{register, transaction};
 use clinical::patients::trace::{TraceOutcome, trace};
@@ -165,6 +166,8 @@ fn registration_writes_patient_and_episode_together() {
         .collect();
     assert_eq!(ranked.len(), 1);
     assert_eq!(ranked[0]["system"], "sms");
+    // The details page reads the preference back as registration wrote it.
+    assert_eq!(contact::preference_of(&patient), Some(ContactMethod::Sms));
 
     let episodes = clinical::fetch::search(
         &repo,

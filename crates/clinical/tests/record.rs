@@ -52,6 +52,7 @@ backends!(
     alerts_are_added_checked_and_ended,
     problems_change_status_and_significance_and_gather_episodes_and_entries,
     a_long_record_page_shows_one_journal_page,
+    the_journal_offers_every_problem_a_consultation_was_about,
 );
 
 fn system() -> RequestContext {
@@ -639,4 +640,111 @@ fn a_long_record_page_shows_one_journal_page(repo: Repository) {
         page.journal.unwrap().consultations.len(),
         record::journal::PAGE_SIZE
     );
+}
+
+/// Records a consultation on `day` with one topic about `problem` (`Condition/{id}`)
+/// and a history note, in the GP Connect List structure.
+fn consultation_about(repo: &Repository, patient: &str, problem: &str, day: &str, note: &str) {
+    use clinical::conventions::{
+        CATEGORY_LIST, CONSULTATION_LIST, HEADINGS, RELATED_PROBLEM_HEADER_EXT, TOPIC_LIST,
+    };
+    let when = format!("{day}T10:00:00Z");
+    let urn = |n: u32| format!("urn:uuid:00000000-0000-4000-8000-{n:012}");
+    let list = |code: (&str, &str), title: &str, item: String| {
+        json!({"resourceType": "List", "status": "current", "mode": "snapshot", "title": title,
+               "code": sct(code.0, code.1), "subject": subject(patient), "date": when,
+               "entry": [{"item": {"reference": item}}]})
+    };
+    let mut topic = list(TOPIC_LIST, "Old ankle", urn(3));
+    topic["extension"] = json!([{"url": RELATED_PROBLEM_HEADER_EXT, "extension": [
+        {"url": "target", "valueReference": {"reference": problem}}]}]);
+    let mut consultation = list(CONSULTATION_LIST, "Consultation", urn(4));
+    consultation["encounter"] = json!({"reference": urn(1)});
+    let entries = [
+        (
+            1,
+            json!({"resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "type": [sct("11429006", "Consultation")], "subject": subject(patient),
+            "period": {"start": when, "end": when}}),
+        ),
+        (
+            2,
+            json!({"resourceType": "Observation", "status": "final",
+            "code": sct(HEADINGS[0].2, HEADINGS[0].1), "subject": subject(patient),
+            "encounter": {"reference": urn(1)}, "effectiveDateTime": when,
+            "valueString": note}),
+        ),
+        (3, list(CATEGORY_LIST, "History", urn(2))),
+        (4, topic),
+        (5, consultation),
+    ];
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries
+        .iter()
+        .map(|(id, r)| json!({"fullUrl": urn(*id), "resource": r,
+            "request": {"method": "POST", "url": r["resourceType"]}}))
+        .collect::<Vec<_>>()});
+    repo.bundle(&system(), bundle, clinical::fetch::BASE)
+        .expect("the consultation is recorded");
+}
+
+fn the_journal_offers_every_problem_a_consultation_was_about(repo: Repository) {
+    let id = load_long_record(&repo, "9434765919", 1);
+    let ctx = gp();
+    // A minor past problem, consulted about once long ago; and an active problem no
+    // consultation was about.
+    let ankle = create(
+        &repo,
+        condition(&id, "44465007", "Sprain of ankle", "resolved", false),
+    );
+    consultation_about(
+        &repo,
+        &id,
+        &format!("Condition/{ankle}"),
+        "2016-02-01",
+        "Went over on it running",
+    );
+    create(&repo, condition(&id, "195967001", "Asthma", "active", true));
+
+    let page = record::record_page(&repo, &ctx, &id, &JournalQuery::default()).unwrap();
+    let offered: Vec<(&str, bool)> = page
+        .journal
+        .as_ref()
+        .unwrap()
+        .problems
+        .iter()
+        .map(|p| (p.term.as_str(), p.active))
+        .collect();
+    assert_eq!(
+        offered,
+        vec![
+            ("Diabetes mellitus type 2", true),
+            ("Hypertensive disorder, systemic arterial", true),
+            ("Sprain of ankle", false),
+        ]
+    );
+    // The summary leaves a minor past problem out; the filter still finds its
+    // consultation, which is too old for the journal's first page.
+    assert!(
+        !page
+            .summary
+            .past_problems
+            .iter()
+            .flatten()
+            .any(|p| p.id == ankle)
+    );
+    let about = JournalQuery {
+        problem: Some(ankle.clone()),
+        ..Default::default()
+    };
+    let filtered = record::record_page(&repo, &ctx, &id, &about)
+        .unwrap()
+        .journal
+        .unwrap();
+    assert_eq!(filtered.consultations.len(), 1);
+    let topic = &filtered.consultations[0].topics[0];
+    assert_eq!(topic.title, "Sprain of ankle");
+    assert_eq!(topic.headings[0].entries[0].text, "Went over on it running");
+    // The filter is offered the same way while filtering.
+    assert_eq!(filtered.problems.len(), 3);
 }

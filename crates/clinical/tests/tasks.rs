@@ -1,28 +1,77 @@
-//! Tasks between colleagues and the recently viewed patients, on SQLite, acting as
-//! signed-in staff through the store's access rules.
+//! Tasks between colleagues (and who may act on one) and the recently viewed
+//! patients, acting as signed-in staff through the store's access rules, on SQLite and
+//! PostgreSQL.
 
 use chrono::{Duration, NaiveDate, Utc};
 use clinical::recent::recently_viewed;
-use clinical::tasks::{self, TaskError, TaskInput, TaskStatus};
+use clinical::tasks::{self, Action, TaskError, TaskInput, TaskStatus, TaskSummary};
 use serde_json::json;
 use std::sync::Arc;
 use store::{Access, Actor, FhirError, Purpose, Repository, RepositoryConfig, RequestContext};
 use store::{Role, StaffMember};
-use store_sqlite::SqliteStore;
 
 const PRACTICE: &str = "A81001";
+
+fn sqlite() -> Repository {
+    let store = store_sqlite::SqliteStore::open_temp().expect("a temporary database");
+    Repository::new(Arc::new(store), RepositoryConfig::default())
+}
+
+/// A scratch PostgreSQL schema, or `None` (the test skips) without OPENGP_TEST_POSTGRES.
+fn postgres() -> Option<Repository> {
+    let Ok(url) = std::env::var("OPENGP_TEST_POSTGRES") else {
+        eprintln!("skipped: OPENGP_TEST_POSTGRES is not set");
+        return None;
+    };
+    let store = store_postgres::ScratchStore::create(&url).expect("scratch PostgreSQL schema");
+    Some(Repository::new(
+        Arc::new(store),
+        RepositoryConfig::default(),
+    ))
+}
+
+/// Each listed test on SQLite (`sqlite::name`) and PostgreSQL (`postgres::name`).
+macro_rules! backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::sqlite()); } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { if let Some(repo) = super::postgres() { super::$name(repo); } } )*
+        }
+    };
+}
+
+backends!(
+    a_task_reaches_its_owners_inbox_and_the_senders_sent_list,
+    the_inbox_puts_overdue_then_urgent_work_first_and_leaves_out_closed_tasks,
+    bad_input_names_each_field_and_saves_nothing,
+    a_task_moves_through_start_reassign_and_complete_with_notes,
+    a_change_from_a_stale_page_is_refused_and_changes_nothing,
+    roles_without_clinical_access_cannot_see_tasks,
+    colleagues_are_listed_by_name,
+    the_owner_completes_and_a_colleague_is_refused_with_the_task_unchanged,
+    the_sender_cancels_or_reassigns_but_cannot_complete,
+    after_a_reassignment_the_old_owner_can_no_longer_act,
+    a_practice_manager_may_reassign_or_cancel_any_task_but_not_complete_it,
+    a_task_for_the_practice_can_be_picked_up_by_any_clinician,
+    a_refused_reassignment_is_refused_before_the_form_is_checked,
+    recent_patients_are_distinct_newest_first_and_only_the_users_own,
+    a_patient_the_user_can_no_longer_see_drops_out_of_recent,
+    searching_does_not_count_as_viewing,
+);
 
 struct Practice {
     repo: Repository,
     /// Practitioner ids.
     gp: String,
     nurse: String,
+    /// A third clinician, neither owner nor sender of the tasks below.
+    colleague: String,
     patient: String,
 }
 
-fn practice() -> Practice {
-    let store = SqliteStore::open_temp().expect("a temporary database");
-    let repo = Repository::new(Arc::new(store), RepositoryConfig::default());
+fn practice(repo: Repository) -> Practice {
     let system = RequestContext::system(PRACTICE);
     let person = |family: &str, given: &str| {
         json!({"resourceType": "Practitioner", "active": true,
@@ -38,11 +87,17 @@ fn practice() -> Practice {
         .unwrap()
         .resource
         .id;
+    let colleague = repo
+        .create(&system, "Practitioner", person("Evans", "Cara"), None)
+        .unwrap()
+        .resource
+        .id;
     let patient = add_patient(&repo, "Smith", "Ann", None);
     Practice {
         repo,
         gp,
         nurse,
+        colleague,
         patient,
     }
 }
@@ -108,9 +163,8 @@ fn field_errors(result: Result<String, TaskError>) -> Vec<(String, String)> {
     }
 }
 
-#[test]
-fn a_task_reaches_its_owners_inbox_and_the_senders_sent_list() {
-    let p = practice();
+fn a_task_reaches_its_owners_inbox_and_the_senders_sent_list(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     let nurse = staff("u-nurse", Role::Nurse, &p.nurse);
     let id = new_task(
@@ -166,9 +220,8 @@ fn a_task_reaches_its_owners_inbox_and_the_senders_sent_list() {
     );
 }
 
-#[test]
-fn the_inbox_puts_overdue_then_urgent_work_first_and_leaves_out_closed_tasks() {
-    let p = practice();
+fn the_inbox_puts_overdue_then_urgent_work_first_and_leaves_out_closed_tasks(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     let nurse = staff("u-nurse", Role::Nurse, &p.nurse);
     let later = new_task(
@@ -225,9 +278,8 @@ fn the_inbox_puts_overdue_then_urgent_work_first_and_leaves_out_closed_tasks() {
     assert!(inbox.iter().all(|t| t.status.is_open()));
 }
 
-#[test]
-fn bad_input_names_each_field_and_saves_nothing() {
-    let p = practice();
+fn bad_input_names_each_field_and_saves_nothing(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     let yesterday = day(-1);
     let errors = field_errors(tasks::create(
@@ -274,9 +326,8 @@ fn bad_input_names_each_field_and_saves_nothing() {
     );
 }
 
-#[test]
-fn a_task_moves_through_start_reassign_and_complete_with_notes() {
-    let p = practice();
+fn a_task_moves_through_start_reassign_and_complete_with_notes(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     let nurse = staff("u-nurse", Role::Nurse, &p.nurse);
     let id = new_task(&p, &gp, &p.nurse, "Dressing change", None, "routine");
@@ -343,9 +394,8 @@ fn a_task_moves_through_start_reassign_and_complete_with_notes() {
     ));
 }
 
-#[test]
-fn a_change_from_a_stale_page_is_refused_and_changes_nothing() {
-    let p = practice();
+fn a_change_from_a_stale_page_is_refused_and_changes_nothing(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     let nurse = staff("u-nurse", Role::Nurse, &p.nurse);
     let id = new_task(&p, &gp, &p.nurse, "Phone the patient", None, "routine");
@@ -366,9 +416,8 @@ fn a_change_from_a_stale_page_is_refused_and_changes_nothing() {
     assert!(task.notes.is_empty());
 }
 
-#[test]
-fn roles_without_clinical_access_cannot_see_tasks() {
-    let p = practice();
+fn roles_without_clinical_access_cannot_see_tasks(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     new_task(&p, &gp, &p.nurse, "Clinical matter", None, "routine");
     let receptionist = staff("u-rec", Role::Receptionist, &p.nurse);
@@ -379,16 +428,280 @@ fn roles_without_clinical_access_cannot_see_tasks() {
     );
 }
 
-#[test]
-fn colleagues_are_listed_by_name() {
-    let p = practice();
+fn colleagues_are_listed_by_name(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     let names: Vec<String> = tasks::colleagues(&p.repo, &gp)
         .unwrap()
         .into_iter()
         .map(|(_, name)| name)
         .collect();
-    assert_eq!(names, ["Asha Jones", "Ben Patel"]);
+    assert_eq!(names, ["Asha Jones", "Ben Patel", "Cara Evans"]);
+}
+
+// --- who may act on a task ---
+
+fn refusal(result: Result<(), TaskError>) -> String {
+    match result {
+        Err(TaskError::NotAllowed(message)) => message,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn current(p: &Practice, id: &str) -> TaskSummary {
+    let system = RequestContext::system(PRACTICE);
+    tasks::get(&p.repo, &system, id, today()).unwrap()
+}
+
+fn the_owner_completes_and_a_colleague_is_refused_with_the_task_unchanged(repo: Repository) {
+    let p = practice(repo);
+    let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
+    let nurse = staff("u-nurse", Role::Nurse, &p.nurse);
+    let other = staff("u-other", Role::ClinicalPractitioner, &p.colleague);
+    let id = new_task(&p, &gp, &p.nurse, "Take bloods", None, "routine");
+    let before = current(&p, &id);
+
+    let message = refusal(tasks::complete(
+        &p.repo,
+        &other,
+        &id,
+        before.version,
+        Some(&p.colleague),
+        Some("Done"),
+    ));
+    assert_eq!(
+        message,
+        "Only Ben Patel (the task's owner) can complete this task. If it is not theirs to \
+         do, they or the sender can reassign it."
+    );
+    refusal(tasks::start(&p.repo, &other, &id, before.version));
+    let message = refusal(tasks::cancel(
+        &p.repo,
+        &other,
+        &id,
+        before.version,
+        None,
+        None,
+    ));
+    assert_eq!(
+        message,
+        "Only Ben Patel (the task's owner), Asha Jones (who sent it) or a practice manager \
+         can cancel this task."
+    );
+    refusal(tasks::reassign(
+        &p.repo,
+        &other,
+        &id,
+        before.version,
+        Some(&p.colleague),
+        None,
+        None,
+    ));
+    assert_eq!(current(&p, &id), before, "nothing was written");
+    let task = tasks::get(&p.repo, &other, &id, today()).unwrap();
+    assert!(tasks::allowed_actions(&other, &task).is_empty());
+
+    // The owner may do everything.
+    assert_eq!(tasks::allowed_actions(&nurse, &task), Action::ALL);
+    tasks::complete(
+        &p.repo,
+        &nurse,
+        &id,
+        before.version,
+        Some(&p.nurse),
+        Some("Bloods taken"),
+    )
+    .unwrap();
+    let after = current(&p, &id);
+    assert_eq!(after.status, TaskStatus::Completed);
+    assert_eq!(after.notes, ["Bloods taken"]);
+    assert!(tasks::allowed_actions(&nurse, &after).is_empty());
+}
+
+fn the_sender_cancels_or_reassigns_but_cannot_complete(repo: Repository) {
+    let p = practice(repo);
+    let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
+    let id = new_task(&p, &gp, &p.nurse, "Phone about results", None, "urgent");
+    let task = current(&p, &id);
+    assert_eq!(
+        tasks::allowed_actions(&gp, &task),
+        [Action::Cancel, Action::Reassign]
+    );
+
+    refusal(tasks::start(&p.repo, &gp, &id, task.version));
+    refusal(tasks::complete(&p.repo, &gp, &id, task.version, None, None));
+    assert_eq!(current(&p, &id).status, TaskStatus::Requested);
+
+    tasks::cancel(
+        &p.repo,
+        &gp,
+        &id,
+        task.version,
+        Some(&p.gp),
+        Some("Patient phoned in"),
+    )
+    .unwrap();
+    let task = current(&p, &id);
+    assert_eq!(task.status, TaskStatus::Cancelled);
+    assert_eq!(task.notes, ["Patient phoned in"]);
+}
+
+fn after_a_reassignment_the_old_owner_can_no_longer_act(repo: Repository) {
+    let p = practice(repo);
+    let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
+    let nurse = staff("u-nurse", Role::Nurse, &p.nurse);
+    let other = staff("u-other", Role::ClinicalPractitioner, &p.colleague);
+    let id = new_task(&p, &gp, &p.nurse, "Review wound", None, "routine");
+
+    // The sender gives it to someone else.
+    let v = current(&p, &id).version;
+    tasks::reassign(&p.repo, &gp, &id, v, Some(&p.colleague), Some(&p.gp), None).unwrap();
+    let task = current(&p, &id);
+    assert_eq!(task.owner.as_ref().unwrap().id, p.colleague);
+
+    let message = refusal(tasks::complete(
+        &p.repo,
+        &nurse,
+        &id,
+        task.version,
+        None,
+        None,
+    ));
+    assert!(
+        message.starts_with("Only Cara Evans (the task's owner)"),
+        "{message}"
+    );
+    refusal(tasks::cancel(
+        &p.repo,
+        &nurse,
+        &id,
+        task.version,
+        None,
+        None,
+    ));
+    assert_eq!(current(&p, &id), task);
+
+    tasks::complete(&p.repo, &other, &id, task.version, None, None).unwrap();
+    assert_eq!(current(&p, &id).status, TaskStatus::Completed);
+}
+
+fn a_practice_manager_may_reassign_or_cancel_any_task_but_not_complete_it(repo: Repository) {
+    let p = practice(repo);
+    let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
+    let id = new_task(&p, &gp, &p.nurse, "Book a review", None, "routine");
+    let task = current(&p, &id);
+    // The manager's own Practitioner is neither the owner nor the sender.
+    let manager = staff("u-pm", Role::PracticeManager, &p.colleague);
+    assert_eq!(tasks::permission(&manager, &task, Action::Reassign), Ok(()));
+    assert_eq!(tasks::permission(&manager, &task, Action::Cancel), Ok(()));
+    let refused = tasks::permission(&manager, &task, Action::Complete).unwrap_err();
+    assert!(
+        refused.starts_with("Only Ben Patel (the task's owner)"),
+        "{refused}"
+    );
+    assert!(tasks::permission(&manager, &task, Action::Start).is_err());
+    // A clinician in the same position may do none of it.
+    let other = staff("u-other", Role::ClinicalPractitioner, &p.colleague);
+    assert!(tasks::allowed_actions(&other, &task).is_empty());
+
+    // Through the store, end to end: the nurse is away, so her task goes to the GP.
+    tasks::reassign(
+        &p.repo,
+        &manager,
+        &id,
+        task.version,
+        Some(&p.gp),
+        Some(&p.colleague),
+        Some("Nurse on leave"),
+    )
+    .unwrap();
+    let moved = current(&p, &id);
+    assert_eq!(
+        moved.owner.as_ref().map(|o| o.id.as_str()),
+        Some(p.gp.as_str())
+    );
+    let message = refusal(tasks::complete(
+        &p.repo,
+        &manager,
+        &id,
+        moved.version,
+        None,
+        Some("done"),
+    ));
+    assert!(message.contains("the task's owner"), "{message}");
+    tasks::cancel(
+        &p.repo,
+        &manager,
+        &id,
+        moved.version,
+        Some(&p.colleague),
+        Some("Duplicate"),
+    )
+    .unwrap();
+    assert_eq!(current(&p, &id).status, TaskStatus::Cancelled);
+}
+
+fn a_task_for_the_practice_can_be_picked_up_by_any_clinician(repo: Repository) {
+    let p = practice(repo);
+    let system = RequestContext::system(PRACTICE);
+    let org = p
+        .repo
+        .create(
+            &system,
+            "Organization",
+            json!({"resourceType": "Organization", "name": "Headingley Lane Surgery"}),
+            None,
+        )
+        .unwrap()
+        .resource
+        .id;
+    let id = p
+        .repo
+        .create(
+            &system,
+            "Task",
+            json!({"resourceType": "Task", "status": "requested", "intent": "order",
+                "priority": "routine", "description": "Whoever is free: call the pharmacy",
+                "requester": {"reference": format!("Practitioner/{}", p.gp)},
+                "owner": {"reference": format!("Organization/{org}")}}),
+            None,
+        )
+        .unwrap()
+        .resource
+        .id;
+    let nurse = staff("u-nurse", Role::Nurse, &p.nurse);
+    let other = staff("u-other", Role::ClinicalPractitioner, &p.colleague);
+    let task = current(&p, &id);
+    assert_eq!(
+        tasks::allowed_actions(&nurse, &task),
+        [Action::Start, Action::Complete, Action::Reassign]
+    );
+    // Only the sender (or a practice manager) may call it off.
+    let message = refusal(tasks::cancel(
+        &p.repo,
+        &other,
+        &id,
+        task.version,
+        None,
+        None,
+    ));
+    assert_eq!(
+        message,
+        "Only Asha Jones (who sent it) or a practice manager can cancel this task."
+    );
+    tasks::start(&p.repo, &nurse, &id, task.version).unwrap();
+    assert_eq!(current(&p, &id).status, TaskStatus::InProgress);
+}
+
+fn a_refused_reassignment_is_refused_before_the_form_is_checked(repo: Repository) {
+    let p = practice(repo);
+    let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
+    let other = staff("u-other", Role::ClinicalPractitioner, &p.colleague);
+    let id = new_task(&p, &gp, &p.nurse, "Check the letter", None, "routine");
+    let v = current(&p, &id).version;
+    // No new owner chosen: still a refusal, not a form error.
+    let message = refusal(tasks::reassign(&p.repo, &other, &id, v, None, None, None));
+    assert!(message.contains("can reassign this task"), "{message}");
 }
 
 // --- recently viewed patients ---
@@ -399,9 +712,8 @@ fn open_record(p: &Practice, ctx: &RequestContext, patient: &str) {
         .expect("the record opens");
 }
 
-#[test]
-fn recent_patients_are_distinct_newest_first_and_only_the_users_own() {
-    let p = practice();
+fn recent_patients_are_distinct_newest_first_and_only_the_users_own(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     let nurse = staff("u-nurse", Role::Nurse, &p.nurse);
     let brown = add_patient(&p.repo, "Brown", "Carl", None);
@@ -430,9 +742,8 @@ fn recent_patients_are_distinct_newest_first_and_only_the_users_own() {
     );
 }
 
-#[test]
-fn a_patient_the_user_can_no_longer_see_drops_out_of_recent() {
-    let p = practice();
+fn a_patient_the_user_can_no_longer_see_drops_out_of_recent(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     let brown = add_patient(&p.repo, "Brown", "Carl", None);
     open_record(&p, &gp, &p.patient);
@@ -452,9 +763,8 @@ fn a_patient_the_user_can_no_longer_see_drops_out_of_recent() {
     assert_eq!(ids, [p.patient.as_str()]);
 }
 
-#[test]
-fn searching_does_not_count_as_viewing() {
-    let p = practice();
+fn searching_does_not_count_as_viewing(repo: Repository) {
+    let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
     clinical::fetch::search(&p.repo, &gp, "Patient", &[("family", "Smith")]).unwrap();
     assert!(

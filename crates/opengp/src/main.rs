@@ -115,6 +115,13 @@ fn parse_demo_patients(s: &str) -> Result<usize, String> {
 }
 
 fn main() -> ExitCode {
+    // Clinical times are typed and shown in UK time whatever the server's own zone
+    // (hosted servers run on UTC): a consultation at 09:00 in summer must not be
+    // recorded as 10:00. Set TZ to run a practice elsewhere.
+    if std::env::var_os("TZ").is_none() {
+        // SAFETY: the first thing main does, before any other thread exists.
+        unsafe { std::env::set_var("TZ", "Europe/London") };
+    }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: escape codes make log files hard to read.
     let ansi = std::io::stderr().is_terminal();
@@ -153,7 +160,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let auth = Arc::new(Auth::new(repo.clone(), config).map_err(|e| e.to_string())?);
     if args.demo {
         load_demo_on_first_start(&repo, &args.practice, args.demo_patients)?;
-        print_demo_accounts(&auth, &args.practice)?;
+        let accounts = print_demo_accounts(&auth, &args.practice)?;
+        demo::inbox::seed_demo_inboxes(&repo, &args.practice, &accounts)
+            .map_err(|e| format!("giving the demo accounts their tasks: {e}"))?;
     }
     let terminology = national::load_terminology(args.terminology.as_deref())?;
     let mut state = server::AppState::new(repo, auth)
@@ -206,7 +215,7 @@ fn print_totp(secret: &str) -> Result<(), String> {
 
 /// Makes sure the demo staff accounts exist and says how to use them. They are for
 /// demonstrations only: their passwords and authenticator secrets are public.
-fn print_demo_accounts(auth: &Auth, practice: &str) -> Result<(), String> {
+fn print_demo_accounts(auth: &Auth, practice: &str) -> Result<Vec<auth::DemoAccount>, String> {
     let accounts = auth
         .ensure_demo_accounts(practice)
         .map_err(|e| format!("creating the demo accounts: {}", e.message))?;
@@ -228,7 +237,7 @@ fn print_demo_accounts(auth: &Auth, practice: &str) -> Result<(), String> {
          then POST grant_type=client_credentials to /oauth/token with its id and secret \
          (HTTP Basic); send the access_token as Authorization: Bearer <token>."
     );
-    Ok(())
+    Ok(accounts)
 }
 
 /// Loads the demo practice unless the practice already has patients, so restarting with

@@ -298,6 +298,15 @@ async fn a_restricted_record_opens_only_with_a_reason_and_says_so() {
     assert!(!closed.text().contains("SEALED"));
     let short = gp.get(&format!("/patients/{id}?break_glass=no")).await;
     assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    // The form sent with no reason at all says what is missing, next to the field.
+    let empty = gp.get(&format!("/patients/{id}?break_glass=")).await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    assert!(
+        empty
+            .text()
+            .contains("id=\"break_glass-error\">Cannot open the record: give a reason")
+    );
+    assert!(!empty.text().contains("SEALED"));
     let opened = gp
         .get(&format!(
             "/patients/{id}?break_glass=unconscious+in+surgery"
@@ -328,4 +337,99 @@ async fn a_long_record_opens_on_its_newest_consultations() {
     let reply = gp.get(&format!("/patients/{id}")).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.text().contains("Older consultations"));
+}
+
+/// Adds to the record a minor problem that is over, and one consultation about it
+/// (years ago, so not on the journal's first page); returns the problem's id.
+fn minor_past_problem_with_a_consultation(api: &Api, patient: &str) -> String {
+    use clinical::conventions::{
+        CATEGORY_LIST, CONSULTATION_LIST, HEADINGS, PROBLEM_SIGNIFICANCE_EXT,
+        RELATED_PROBLEM_HEADER_EXT, TOPIC_LIST,
+    };
+    let urn = |n: u32| format!("urn:uuid:00000000-0000-4000-8000-{n:012}");
+    let sct = |code: &str, display: &str| json!({"coding": [{"system": "http://snomed.info/sct", "code": code, "display": display}]});
+    let subject = json!({"reference": format!("Patient/{patient}")});
+    let when = "2016-02-01T10:00:00Z";
+    let list = |code: (&str, &str), title: &str, item: String| {
+        json!({"resourceType": "List", "status": "current", "mode": "snapshot", "title": title,
+               "code": sct(code.0, code.1), "subject": subject, "date": when,
+               "entry": [{"item": {"reference": item}}]})
+    };
+    let mut topic = list(TOPIC_LIST, "Ankle", urn(4));
+    topic["extension"] = json!([{"url": RELATED_PROBLEM_HEADER_EXT, "extension": [
+        {"url": "target", "valueReference": {"reference": urn(1)}}]}]);
+    let mut consultation = list(CONSULTATION_LIST, "Consultation", urn(5));
+    consultation["encounter"] = json!({"reference": urn(2)});
+    let entries = [
+        json!({"resourceType": "Condition",
+            "extension": [{"url": PROBLEM_SIGNIFICANCE_EXT, "valueCode": "minor"}],
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "resolved"}]},
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}]}],
+            "code": sct("44465007", "Sprain of ankle"), "subject": subject, "onsetDateTime": "2016-01-30"}),
+        json!({"resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "type": [sct("11429006", "Consultation")], "subject": subject,
+            "period": {"start": when, "end": when}}),
+        json!({"resourceType": "Observation", "status": "final",
+            "code": sct(HEADINGS[0].2, HEADINGS[0].1), "subject": subject,
+            "encounter": {"reference": urn(2)}, "effectiveDateTime": when,
+            "valueString": "Went over on it running"}),
+        list(CATEGORY_LIST, "History", urn(3)),
+        topic,
+        consultation,
+    ];
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries
+        .iter()
+        .zip(1..)
+        .map(|(r, n)| json!({"fullUrl": urn(n), "resource": r,
+            "request": {"method": "POST", "url": r["resourceType"]}}))
+        .collect::<Vec<_>>()});
+    let response = api
+        .repo
+        .bundle(&RequestContext::system(PRACTICE), bundle, BASE)
+        .unwrap();
+    response["entry"][0]["response"]["location"]
+        .as_str()
+        .and_then(|l| l.split('/').nth(1))
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_minor_past_problem_is_offered_in_the_journal_filter() {
+    let api = Api::new();
+    let id = load_record(&api, 3);
+    let ankle = minor_past_problem_with_a_consultation(&api, &id);
+    let gp = sign_in(
+        &api,
+        "dr.filter",
+        Role::ClinicalPractitioner,
+        &format!("/patients/{id}"),
+    )
+    .await;
+    let page = gp.get(&format!("/patients/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let html = page.text();
+    let filter = &html[html.find("id=\"filter-problem\"").unwrap()..];
+    let filter = &filter[..filter.find("</select>").unwrap()];
+    let active = filter.find("<optgroup label=\"Active problems\">").unwrap();
+    let past = filter.find("<optgroup label=\"Past problems\">").unwrap();
+    let option = filter
+        .find(&format!(
+            "<option value=\"{ankle}\">Sprain of ankle</option>"
+        ))
+        .expect("the minor past problem is offered");
+    assert!(active < past && past < option, "{filter}");
+    // Its consultation is too old for the first page, but the filter finds it.
+    assert!(!html.contains("Went over on it running"));
+
+    let filtered = gp.get(&format!("/patients/{id}?problem={ankle}")).await;
+    assert_eq!(filtered.status, StatusCode::OK);
+    let html = filtered.text();
+    assert!(html.contains("Went over on it running"));
+    assert!(html.contains("<h4>Sprain of ankle</h4>"));
+    assert!(html.contains(&format!(
+        "<option value=\"{ankle}\" selected>Sprain of ankle</option>"
+    )));
+    assert_eq!(html.matches("class=\"consultation\"").count(), 1);
 }

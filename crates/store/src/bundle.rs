@@ -505,7 +505,11 @@ fn query_response(
         )?,
         _ => unreachable!("only searches and history are queries"),
     };
-    Ok(json!({"resource": result, "response": {"status": status_text(200)}}))
+    // Not `json!`, which would copy the resource by serialising it.
+    let mut entry = serde_json::Map::with_capacity(2);
+    entry.insert("resource".into(), result);
+    entry.insert("response".into(), json!({"status": status_text(200)}));
+    Ok(Value::Object(entry))
 }
 
 fn decode_query(query: &str) -> Vec<(String, String)> {

@@ -57,6 +57,10 @@ pub struct RequestContext {
     pub request_id: String,
     /// Where the request came from (the client's network address), for the audit trail.
     pub source: Option<String>,
+    /// Audit entries held back by [`crate::Repository::audited_together`] and written
+    /// together when it ends. `None`: each read's entry is written, and waited for, at
+    /// once.
+    pub(crate) held_audit: Option<crate::audit::HeldAudit>,
 }
 
 impl RequestContext {
@@ -72,6 +76,7 @@ impl RequestContext {
             purpose,
             request_id: uuid::Uuid::new_v4().to_string(),
             source: None,
+            held_audit: None,
         }
     }
 

@@ -80,6 +80,32 @@ impl Repository {
         }
     }
 
+    /// Runs `reads` (any number of reads and searches, on any threads) with their audit
+    /// entries held back and written together when it ends, in one commit: a page built
+    /// from many searches waits for the audit trail once, not once per search. Each read
+    /// still gets its own entry. What `reads` returns is handed back only once every
+    /// entry is durable; if they cannot be written, the caller gets the error instead.
+    /// Writes inside `reads` audit in their own transactions, as always.
+    pub fn audited_together<T>(
+        &self,
+        ctx: &RequestContext,
+        reads: impl FnOnce(&RequestContext) -> FhirResult<T>,
+    ) -> FhirResult<T> {
+        if ctx.held_audit.is_some() {
+            // The outer call writes them.
+            return reads(ctx);
+        }
+        let held = crate::audit::HeldAudit::default();
+        let scoped = RequestContext {
+            held_audit: Some(held.clone()),
+            ..ctx.clone()
+        };
+        let result = reads(&scoped);
+        // Refusals and failed reads are audited too, so this runs whatever `reads` gave.
+        self.audit.write_held(ctx, &held)?;
+        result
+    }
+
     /// The audit trail, for events recorded outside the FHIR interactions (sign-in,
     /// token issue).
     pub fn audit(&self) -> &AuditLog {

@@ -1,7 +1,7 @@
 //! The registration form as entered (strings, so a page can show it again unchanged)
 //! and its validation into [`ValidForm`], every problem tied to its field.
 
-use super::{dates, postcode};
+use super::{contact, dates};
 use crate::conventions::{NHS_NUMBER_VERIFICATION, RegistrationType};
 use crate::form::FieldErrors;
 use chrono::{Duration, NaiveDate};
@@ -160,36 +160,22 @@ pub fn validate(form: &RegistrationForm, today: NaiveDate) -> Result<ValidForm, 
     let nhs_number = nhs_number(form, &mut errors);
     verification(form, nhs_number.as_deref(), registration_type, &mut errors);
 
-    let postcode = text(&form.postcode).and_then(|p| match postcode::normalize(&p) {
-        Some(p) => Some(p),
-        None => {
-            errors.add("postcode", "Enter a real postcode, like LS6 1AB");
-            None
-        }
-    });
-    let mobile = phone(&form.mobile, "mobile", &mut errors);
-    let home_phone = phone(&form.home_phone, "home_phone", &mut errors);
-    let email = text(&form.email).and_then(|e| {
-        if is_email(&e) {
-            Some(e)
-        } else {
-            errors.add("email", "Enter an email address like name@example.com");
-            None
-        }
-    });
+    let postcode = contact::uk_postcode(&form.postcode, "postcode", &mut errors);
+    let mobile = contact::phone(&form.mobile, "mobile", &mut errors);
+    let home_phone = contact::phone(&form.home_phone, "home_phone", &mut errors);
+    let email = contact::email(&form.email, "email", &mut errors);
     let address_lines: Vec<String> = [&form.address_line1, &form.address_line2]
         .into_iter()
         .filter_map(|l| text(l))
         .collect();
-    let preferred_contact = contact_preference(
-        form,
-        &address_lines,
-        postcode.is_some(),
-        mobile.is_some() || home_phone.is_some(),
-        mobile.is_some(),
-        email.is_some(),
-        &mut errors,
-    );
+    let given_details = contact::Given {
+        address: !address_lines.is_empty() && postcode.is_some(),
+        phone: mobile.is_some() || home_phone.is_some(),
+        mobile: mobile.is_some(),
+        email: email.is_some(),
+    };
+    let preferred_contact =
+        contact::preference(&form.preferred_contact, given_details, &mut errors);
 
     let (Some(family), Some(birth_date), Some(registration_type), Some(registration_date)) =
         (family, birth_date, registration_type, registration_date)
@@ -323,124 +309,5 @@ fn verification(
                 "A permanent registration needs an NHS number or a trace: choose 03 Trace required",
             ),
         _ => {}
-    }
-}
-
-/// A UK phone number as stored: digits with the usual spacing removed, `+44` as `0`.
-fn phone(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<String> {
-    let entered = entered.trim();
-    if entered.is_empty() {
-        return None;
-    }
-    let digits: String = entered
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-        .collect();
-    let national = match digits.strip_prefix("+44") {
-        Some(rest) => format!("0{}", rest.trim_start_matches('0')),
-        None => digits,
-    };
-    let ok = national.starts_with('0')
-        && (10..=11).contains(&national.len())
-        && national.bytes().all(|b| b.is_ascii_digit());
-    if ok {
-        Some(national)
-    } else {
-        errors.add(
-            field,
-            "Enter a UK phone number, like 07700 900123 or 0113 496 0123",
-        );
-        None
-    }
-}
-
-fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
-}
-
-/// The preferred method, which must have the details it needs.
-fn contact_preference(
-    form: &RegistrationForm,
-    address_lines: &[String],
-    has_postcode: bool,
-    has_phone: bool,
-    has_mobile: bool,
-    has_email: bool,
-    errors: &mut FieldErrors,
-) -> Option<ContactMethod> {
-    if form.preferred_contact.is_empty() {
-        return None;
-    }
-    let Some(method) = ContactMethod::from_key(&form.preferred_contact) else {
-        errors.add(
-            "preferred_contact",
-            "Select how the patient prefers to be contacted",
-        );
-        return None;
-    };
-    let missing = match method {
-        ContactMethod::Letter if address_lines.is_empty() || !has_postcode => {
-            Some("Add the address and postcode, or choose another way to contact the patient")
-        }
-        ContactMethod::Telephone if !has_phone => {
-            Some("Add a phone number, or choose another way to contact the patient")
-        }
-        ContactMethod::Sms if !has_mobile => {
-            Some("Add a mobile number, or choose another way to contact the patient")
-        }
-        ContactMethod::Email if !has_email => {
-            Some("Add an email address, or choose another way to contact the patient")
-        }
-        _ => None,
-    };
-    match missing {
-        Some(message) => {
-            errors.add("preferred_contact", message);
-            None
-        }
-        None => Some(method),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phone_numbers_are_uk_numbers() {
-        let mut errors = FieldErrors::new();
-        assert_eq!(
-            phone("+44 7700 900123", "mobile", &mut errors).as_deref(),
-            Some("07700900123")
-        );
-        assert_eq!(
-            phone("(0113) 496-0123", "home_phone", &mut errors).as_deref(),
-            Some("01134960123")
-        );
-        assert!(errors.is_empty());
-        assert_eq!(phone("12345", "mobile", &mut errors), None);
-        assert!(errors.get("mobile").is_some());
-    }
-
-    #[test]
-    fn emails_need_a_name_and_a_domain() {
-        assert!(is_email("ann.smith@example.com"));
-        for bad in [
-            "ann",
-            "ann@",
-            "@example.com",
-            "ann@example",
-            "a b@example.com",
-        ] {
-            assert!(!is_email(bad), "{bad}");
-        }
     }
 }

@@ -4,6 +4,8 @@
 //!   name words and a date of birth), or why it cannot be searched yet.
 //! - [`search`]: one FHIR search per keystroke, returning [`search::PatientHit`]s.
 //! - [`form`]: the registration form and its validation, field by field.
+//! - [`contact`]: phone numbers, email, postcode and contact preference, and their FHIR
+//!   shapes, shared by registration and the details page ([`update`]).
 //! - [`duplicates`]: records that may be the same person, checked before creating.
 //! - [`register`]: the Patient and its registration EpisodeOfCare in one transaction.
 //! - [`trace`]: confirming or finding the NHS number on PDS.
@@ -11,6 +13,7 @@
 //!   accountable GP choices).
 //! - [`dates`], [`display`]: dates as people type them, and names and ages as shown.
 
+pub mod contact;
 pub mod dates;
 pub mod display;
 pub mod duplicates;
@@ -21,6 +24,7 @@ pub mod query;
 pub mod register;
 pub mod search;
 pub mod trace;
+pub mod update;
 
 pub use form::{RegistrationForm, ValidForm, validate};
 pub use search::{FindError, PatientHit, find};

@@ -2,11 +2,12 @@
 //! written in one transaction so there is never a patient without a registration or a
 //! registration without its patient.
 
-use super::form::{ContactMethod, ValidForm};
+use super::contact;
+use super::form::ValidForm;
 use crate::conventions::{
-    CONFIDENTIALITY_SYSTEM, CONTACT_PREFERENCE_EXT, NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION,
-    NHS_NUMBER_VERIFICATION_EXT, NHS_NUMBER_VERIFICATION_SYSTEM, PREFERRED_CONTACT_METHOD_SYSTEM,
-    REGISTRATION_TYPE_SYSTEM, reference_parts,
+    CONFIDENTIALITY_SYSTEM, NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION,
+    NHS_NUMBER_VERIFICATION_EXT, NHS_NUMBER_VERIFICATION_SYSTEM, REGISTRATION_TYPE_SYSTEM,
+    reference_parts,
 };
 use crate::fetch;
 use serde_json::{Map, Value, json};
@@ -93,24 +94,20 @@ pub fn patient(form: &ValidForm, practice: &str) -> Value {
         );
     }
     if let Some(method) = form.preferred_contact {
-        let (code, display) = method.code();
-        let mut concept = json!({"coding": [{
-            "system": PREFERRED_CONTACT_METHOD_SYSTEM, "code": code, "display": display
-        }]});
-        if method == ContactMethod::Sms {
-            concept["text"] = json!("Text message (SMS)");
-        }
         p.insert(
             "extension".into(),
-            json!([{"url": CONTACT_PREFERENCE_EXT, "extension": [
-                {"url": "PreferredContactMethod", "valueCodeableConcept": concept}
-            ]}]),
+            json!([contact::preference_extension(method)]),
         );
     }
     p.insert("identifier".into(), json!([nhs_identifier(form)]));
     p.insert("active".into(), json!(true));
     p.insert("name".into(), names(form));
-    let telecom = telecom(form);
+    let telecom = contact::telecom(
+        form.mobile.as_deref(),
+        form.home_phone.as_deref(),
+        form.email.as_deref(),
+        form.preferred_contact,
+    );
     if !telecom.is_empty() {
         p.insert("telecom".into(), json!(telecom));
     }
@@ -119,7 +116,12 @@ pub fn patient(form: &ValidForm, practice: &str) -> Value {
         "birthDate".into(),
         json!(form.birth_date.format("%Y-%m-%d").to_string()),
     );
-    if let Some(address) = address(form) {
+    let address = contact::home_address(
+        &form.address_lines,
+        form.town.as_deref(),
+        form.postcode.as_deref(),
+    );
+    if let Some(address) = address {
         p.insert("address".into(), json!([address]));
     }
     let mut gps = Vec::new();
@@ -168,65 +170,6 @@ fn names(form: &ValidForm) -> Value {
         names.push(json!({"use": "old", "family": previous, "given": form.given}));
     }
     json!(names)
-}
-
-/// Phone numbers and email, the preferred one ranked 1.
-fn telecom(form: &ValidForm) -> Vec<Value> {
-    let preferred = form.preferred_contact;
-    let mut out = Vec::new();
-    let mut add = |system: &str, value: &Option<String>, use_: &str, first: bool| {
-        if let Some(value) = value {
-            let mut point = json!({"system": system, "value": value, "use": use_});
-            if first {
-                point["rank"] = json!(1);
-            }
-            out.push(point);
-        }
-    };
-    let phone_first = preferred == Some(ContactMethod::Telephone);
-    add(
-        "phone",
-        &form.mobile,
-        "mobile",
-        phone_first && form.mobile.is_some(),
-    );
-    add(
-        "sms",
-        &form.mobile,
-        "mobile",
-        preferred == Some(ContactMethod::Sms),
-    );
-    add(
-        "phone",
-        &form.home_phone,
-        "home",
-        phone_first && form.mobile.is_none(),
-    );
-    add(
-        "email",
-        &form.email,
-        "home",
-        preferred == Some(ContactMethod::Email),
-    );
-    out
-}
-
-fn address(form: &ValidForm) -> Option<Value> {
-    if form.address_lines.is_empty() && form.town.is_none() && form.postcode.is_none() {
-        return None;
-    }
-    let mut a = json!({"use": "home"});
-    if !form.address_lines.is_empty() {
-        a["line"] = json!(form.address_lines);
-    }
-    if let Some(town) = &form.town {
-        a["city"] = json!(town);
-    }
-    if let Some(postcode) = &form.postcode {
-        a["postalCode"] = json!(postcode);
-    }
-    a["country"] = json!("GB");
-    Some(a)
 }
 
 /// The registration: its type, date, named accountable GP and practice.

@@ -77,7 +77,8 @@ pub fn banner_with_allergies(
             ("_revinclude", "AllergyIntolerance:patient"),
         ],
     )?;
-    let all = fetch::entries(&bundle, None);
+    let (mut all, included) = fetch::split(bundle);
+    all.extend(included);
     let Some(patient) = all.iter().find(|r| r["resourceType"] == "Patient") else {
         // Absent from the search: the read tells hidden (404) from restricted (403).
         repo.read(ctx, "Patient", patient_id)?;

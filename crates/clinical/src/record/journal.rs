@@ -11,7 +11,7 @@ use crate::conventions::{
 use crate::fetch;
 use crate::problems::Problem;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use store::{FhirResult, Repository, RequestContext};
 
 /// Consultations per page.
@@ -43,6 +43,18 @@ pub struct Journal {
     pub consultations: Vec<Consultation>,
     /// The `before` value of the next (older) page, if there is one.
     pub older: Option<String>,
+    /// What the journal can be filtered by: every problem some consultation topic is
+    /// about, active ones first, then past ones, each alphabetical.
+    pub problems: Vec<FilterProblem>,
+}
+
+/// A problem the journal can be filtered by (one per problem, whatever its episodes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterProblem {
+    /// A Condition id: filtering by any episode finds the consultations of them all.
+    pub id: String,
+    pub term: String,
+    pub active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,9 +90,118 @@ pub struct Entry {
     pub text: String,
 }
 
-/// One page of the journal. `problems` are the patient's problems (for topic titles
-/// and the problem filter's episodes), as the summary read them.
+/// One page of the journal, with the problems it can be filtered by. `problems` gives
+/// the patient's problems (`None`: the role may not read them), for topic titles, the
+/// filter's episodes and its choices; it is called once, when they are needed (the
+/// record page reads them once for all its parts, side by side with this).
 pub fn journal(
+    repo: &Repository,
+    ctx: &RequestContext,
+    patient_id: &str,
+    query: &JournalQuery,
+    problems: impl FnOnce() -> Option<Vec<Problem>>,
+) -> FhirResult<Journal> {
+    std::thread::scope(|s| {
+        // Side by side with the page, so the filter's search adds no waiting.
+        let about = s.spawn(|| problems_with_topics(repo, ctx, patient_id));
+        let (mut page, problems) = if query.problem.is_some() {
+            // Filtering by a problem needs its episodes first.
+            let problems = problems().unwrap_or_default();
+            (
+                journal_page(repo, ctx, patient_id, query, &problems)?,
+                problems,
+            )
+        } else {
+            let page = journal_page(repo, ctx, patient_id, query, &[])?;
+            (page, problems().unwrap_or_default())
+        };
+        name_topics(&mut page, &problems);
+        page.problems = filter_choices(&problems, &join(about)?);
+        Ok(page)
+    })
+}
+
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Topics about a problem take the problem's current term as their title.
+fn name_topics(journal: &mut Journal, problems: &[Problem]) {
+    let titles: HashMap<&str, &str> = problems
+        .iter()
+        .map(|p| (p.id.as_str(), p.term.as_str()))
+        .collect();
+    for topic in journal
+        .consultations
+        .iter_mut()
+        .flat_map(|c| c.topics.iter_mut())
+    {
+        if let Some(title) = topic.problem_id.as_deref().and_then(|id| titles.get(id)) {
+            topic.title = title.to_string();
+        }
+    }
+}
+
+/// The ids of the problems some consultation topic is about (none if the role may not
+/// read Lists).
+fn problems_with_topics(
+    repo: &Repository,
+    ctx: &RequestContext,
+    patient_id: &str,
+) -> FhirResult<HashSet<String>> {
+    let subject = format!("Patient/{patient_id}");
+    let topic_code = format!("http://snomed.info/sct|{}", TOPIC_LIST.0);
+    // Only the extension (the problem a topic is about) is needed.
+    let topics = fetch::search(
+        repo,
+        ctx,
+        "List",
+        &[
+            ("subject", &subject),
+            ("code", &topic_code),
+            ("_count", "1000"),
+            ("_elements", "extension"),
+        ],
+    );
+    match topics {
+        Ok(topics) => Ok(topics.iter().filter_map(problem_of_topic).collect()),
+        Err(e) if e.status() == 403 => Ok(HashSet::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every problem that at least one consultation topic is `about` (the episodes of one
+/// problem share one entry), active first, then past, each alphabetical. A minor past
+/// problem is offered too: its consultations must be findable.
+fn filter_choices(problems: &[Problem], about: &HashSet<String>) -> Vec<FilterProblem> {
+    let chain = |p: &Problem| p.first_episode.clone().unwrap_or_else(|| p.id.clone());
+    let mut chains: Vec<String> = problems
+        .iter()
+        .filter(|p| about.contains(&p.id))
+        .map(chain)
+        .collect();
+    chains.sort();
+    chains.dedup();
+    let mut offered: Vec<FilterProblem> = chains
+        .iter()
+        .filter_map(|key| {
+            let episodes: Vec<&Problem> = problems.iter().filter(|p| chain(p) == *key).collect();
+            let shown = episodes.iter().find(|p| p.active).or(episodes.first())?;
+            Some(FilterProblem {
+                id: shown.id.clone(),
+                term: shown.term.clone(),
+                active: shown.active,
+            })
+        })
+        .collect();
+    offered.sort_by_cached_key(|p| (!p.active, p.term.to_lowercase(), p.id.clone()));
+    offered
+}
+
+/// The consultations of one journal page.
+fn journal_page(
     repo: &Repository,
     ctx: &RequestContext,
     patient_id: &str,
@@ -117,18 +238,13 @@ pub fn journal(
         }
     }
     let bundle = fetch::search_bundle(repo, ctx, "Encounter", &params)?;
-    let mut encounters = fetch::entries(&bundle, Some("match"));
+    let (mut encounters, included) = fetch::split(bundle);
     let mut found = Index::default();
-    found.add(fetch::entries(&bundle, Some("include")));
+    found.add(included);
     let older = (encounters.len() > PAGE_SIZE).then(|| {
         encounters.truncate(PAGE_SIZE);
         start_of(&encounters[PAGE_SIZE - 1]).to_string()
     });
-    let topic_ids: Vec<String> = found
-        .of_type("List")
-        .filter(|l| has_code(&l["code"], TOPIC_LIST.0))
-        .map(|l| l["id"].as_str().unwrap_or_default().to_string())
-        .collect();
     let listed: HashSet<String> = found
         .of_type("List")
         .filter(|l| has_code(&l["code"], CONSULTATION_LIST.0))
@@ -144,22 +260,30 @@ pub fn journal(
         let mut params = vec![("_id", ids.as_str()), ("_count", "100")];
         params.extend(ENTRY_REVINCLUDES.iter().map(|r| ("_revinclude", *r)));
         let more = fetch::search_bundle(repo, ctx, "Encounter", &params)?;
-        found.add(fetch::entries(&more, Some("include")));
+        found.add(fetch::split(more).1);
     }
-    if !topic_ids.is_empty() {
-        let ids = topic_ids.join(",");
-        let more = fetch::search_bundle(
-            repo,
-            ctx,
-            "List",
-            &[
-                ("_id", &ids),
-                ("_count", "500"),
-                ("_include", "List:item"),
-                ("_include:iterate", "List:item"),
-            ],
-        )?;
-        found.add(fetch::entries(&more, None));
+    // Lists that name their encounter (as GP Connect's and ours do) came with it, and
+    // their items with them. Fetch only what a List holds that has not come yet: a
+    // topic's category Lists, then their entries.
+    let mut asked = HashSet::new();
+    for _level in 0..2 {
+        let missing = found.missing_items(&asked);
+        if missing.is_empty() {
+            break;
+        }
+        for (rtype, ids) in missing {
+            // Hidden or deleted items stay missing: they are not asked for again.
+            asked.extend(ids.iter().map(|id| format!("{rtype}/{id}")));
+            let ids = ids.join(",");
+            let more = match fetch::search(repo, ctx, &rtype, &[("_id", &ids), ("_count", "1000")])
+            {
+                Ok(more) => more,
+                // A type this role may not read is left out, as the search would have.
+                Err(e) if e.status() == 403 => continue,
+                Err(e) => return Err(e),
+            };
+            found.add(more);
+        }
     }
     let titles: HashMap<&str, &str> = problems
         .iter()
@@ -172,6 +296,7 @@ pub fn journal(
     Ok(Journal {
         consultations,
         older,
+        problems: Vec::new(),
     })
 }
 
@@ -191,6 +316,26 @@ impl Index {
             );
             self.by_ref.entry(key).or_insert(r);
         }
+    }
+
+    /// What the Lists found hold that was neither found nor `asked` for already, by
+    /// type (ids sorted, so the search is the same every time).
+    fn missing_items(&self, asked: &HashSet<String>) -> BTreeMap<String, Vec<String>> {
+        let mut missing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for list in self.of_type("List") {
+            for reference in item_refs(list) {
+                if self.by_ref.contains_key(reference) || asked.contains(reference) {
+                    continue;
+                }
+                if let Some((rtype, id)) = reference_parts(reference) {
+                    missing.entry(rtype.into()).or_default().insert(id.into());
+                }
+            }
+        }
+        missing
+            .into_iter()
+            .map(|(rtype, ids)| (rtype, ids.into_iter().collect()))
+            .collect()
     }
 
     fn get(&self, reference: &str) -> Option<&Value> {

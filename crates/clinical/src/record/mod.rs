@@ -2,9 +2,12 @@
 //! [`summary`] (problems, medication, allergies, observations, immunisations,
 //! appointments) and the [`journal`] (consultations, newest first).
 //!
-//! Speed matters here more than anywhere: every store search is audited and waits for
-//! the audit trail's group commit, so the whole page is a handful of searches (banner
-//! one, summary six, journal two, all run side by side), each limited with `_count`.
+//! Speed matters here more than anywhere: the whole page is a handful of searches, all
+//! run side by side (the banner with the allergies; the problems, once for every part;
+//! five more for the summary; the journal's page of consultations and the topics for
+//! its filter), each limited with `_count`. Their audit entries are written together in
+//! one commit at the end (`Repository::audited_together`) instead of each search
+//! waiting for its own.
 
 pub mod banner;
 pub mod display;
@@ -18,6 +21,7 @@ pub use journal::{Consultation, Entry, Heading, Journal, JournalQuery, Topic, jo
 pub use summary::{Summary, summary};
 pub use trend::{Reading, Trend};
 
+use std::sync::mpsc::channel;
 use store::{FhirResult, Repository, RequestContext};
 
 /// Everything the record page shows.
@@ -37,10 +41,23 @@ pub fn record_page(
     patient_id: &str,
     query: &JournalQuery,
 ) -> FhirResult<RecordPage> {
+    // One audit commit for the page's dozen reads, not one wait per read.
+    repo.audited_together(ctx, |ctx| record_page_reads(repo, ctx, patient_id, query))
+}
+
+fn record_page_reads(
+    repo: &Repository,
+    ctx: &RequestContext,
+    patient_id: &str,
+    query: &JournalQuery,
+) -> FhirResult<RecordPage> {
     std::thread::scope(|s| {
-        // The banner's search brings the allergies too; the summary waits for them only
-        // at its end, so its other searches start at once.
-        let (allergies_tx, allergies_rx) = std::sync::mpsc::channel();
+        // The banner's search brings the allergies too, and the problems are read once
+        // for the summary and the journal: each part waits for them only when it needs
+        // them, so every search starts at once.
+        let (allergies_tx, allergies_rx) = channel();
+        let (summary_problems_tx, summary_problems_rx) = channel();
+        let (journal_problems_tx, journal_problems_rx) = channel();
         let banner = s.spawn(move || {
             let found = banner::banner_with_allergies(repo, ctx, patient_id);
             let (banner, allergies) = match found {
@@ -50,19 +67,30 @@ pub fn record_page(
             let _ = allergies_tx.send(allergies);
             banner
         });
-        let summary =
-            s.spawn(move || summary::summary_with(repo, ctx, patient_id, Some(allergies_rx)));
-        // The journal only needs the problems for titles and the problem filter, so it
-        // starts at once and reads them itself only when filtering by problem.
-        let journal_problems = query.problem.is_some();
-        let journal = s.spawn(move || {
-            let problems = if journal_problems {
-                crate::problems::search_problems(repo, ctx, patient_id)?
-            } else {
-                Vec::new()
+        let problems = s.spawn(move || {
+            let found = match crate::problems::search_problems(repo, ctx, patient_id) {
+                Ok(list) => Some(list),
+                Err(e) if e.status() == 403 => None,
+                // Dropping the senders tells the others; the page gets this error.
+                Err(e) => return Err(e),
             };
-            journal(repo, ctx, patient_id, query, &problems)
+            let _ = summary_problems_tx.send(found.clone());
+            let _ = journal_problems_tx.send(found);
+            Ok(())
         });
+        let summary = s.spawn(move || {
+            let handed = summary::Prefetched {
+                allergies: Some(allergies_rx),
+                problems: Some(summary_problems_rx),
+            };
+            summary::summary_with(repo, ctx, patient_id, handed)
+        });
+        let journal = s.spawn(move || {
+            journal(repo, ctx, patient_id, query, || {
+                journal_problems_rx.recv().ok().flatten()
+            })
+        });
+        join(problems)?;
         let banner = join(banner)?;
         let summary = join(summary)?;
         let journal = match join(journal) {
@@ -70,15 +98,6 @@ pub fn record_page(
             Err(e) if e.status() == 403 => None,
             Err(e) => return Err(e),
         };
-        let mut journal = journal;
-        if let (Some(j), Some(problems)) = (journal.as_mut(), summary.active_problems.as_ref()) {
-            name_topics(
-                j,
-                problems
-                    .iter()
-                    .chain(summary.past_problems.iter().flatten()),
-            );
-        }
         Ok(RecordPage {
             banner,
             summary,
@@ -91,22 +110,4 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     handle
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
-/// Topics about a problem take the problem's current term as their title.
-fn name_topics<'a>(
-    journal: &mut Journal,
-    problems: impl Iterator<Item = &'a crate::problems::Problem>,
-) {
-    let titles: std::collections::HashMap<&str, &str> =
-        problems.map(|p| (p.id.as_str(), p.term.as_str())).collect();
-    for topic in journal
-        .consultations
-        .iter_mut()
-        .flat_map(|c| c.topics.iter_mut())
-    {
-        if let Some(title) = topic.problem_id.as_deref().and_then(|id| titles.get(id)) {
-            topic.title = title.to_string();
-        }
-    }
 }

@@ -88,19 +88,36 @@ pub struct AppointmentLine {
 
 /// The summary of `patient_id`'s record: seven searches, run together.
 pub fn summary(repo: &Repository, ctx: &RequestContext, patient_id: &str) -> FhirResult<Summary> {
-    summary_with(repo, ctx, patient_id, None)
+    summary_with(repo, ctx, patient_id, Prefetched::default())
 }
 
-/// The summary, taking the allergies from `allergies` when given (the banner's search
-/// reads them: `None` there means the role may not), so it is six searches.
+/// Sections another part of the page reads anyway (the banner's search brings the
+/// allergies; the record page reads the problems once for the summary and the
+/// journal), each handed over when ready. `None` here: the summary searches itself.
+/// What is handed over is `None` when the role may not read it.
+#[derive(Default)]
+pub struct Prefetched {
+    pub allergies: Option<Receiver<Option<Vec<Value>>>>,
+    pub problems: Option<Receiver<Option<Vec<Problem>>>>,
+}
+
+/// The summary, taking what `prefetched` hands over instead of searching for it.
 pub fn summary_with(
     repo: &Repository,
     ctx: &RequestContext,
     patient_id: &str,
-    allergies: Option<Receiver<Option<Vec<Value>>>>,
+    prefetched: Prefetched,
 ) -> FhirResult<Summary> {
+    let Prefetched {
+        allergies,
+        problems,
+    } = prefetched;
     std::thread::scope(|s| {
-        let problems = s.spawn(|| section(problems::search_problems(repo, ctx, patient_id)));
+        let problems = s.spawn(move || match problems {
+            // A closed channel: the reader failed, and the page reports its error.
+            Some(handed) => Ok(handed.recv().ok().flatten()),
+            None => section(problems::search_problems(repo, ctx, patient_id)),
+        });
         let meds = s.spawn(|| section(medication(repo, ctx, patient_id)));
         let allergies = s.spawn(move || match allergies {
             Some(from_banner) => Ok(from_banner

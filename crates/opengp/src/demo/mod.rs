@@ -13,6 +13,7 @@ mod acute;
 mod care;
 mod codes;
 mod entries;
+pub mod inbox;
 mod life;
 mod names;
 pub mod nhs;

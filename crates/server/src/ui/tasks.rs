@@ -2,7 +2,9 @@
 //! setting a task (`GET/POST /tasks/new`, optionally `?patient=<id>`), one task
 //! (`GET /tasks/{id}`) and what can be done to it (`POST /tasks/{id}/start`,
 //! `/complete`, `/reassign`, `/cancel`). Each change posts the version the user saw, so
-//! a task someone else changed meanwhile is shown again rather than overwritten.
+//! a task someone else changed meanwhile is shown again rather than overwritten. A task
+//! page offers only the moves this user may make ([`tasks::allowed_actions`]); a move
+//! posted anyway is refused (403) on the task page with the reason, changing nothing.
 
 use super::layout::{Chrome, Section, render};
 use super::run::{store_error_page, with_repo};
@@ -18,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Local, NaiveDate};
-use clinical::tasks::{self, Priority, TaskError, TaskInput, TaskStatus, TaskSummary};
+use clinical::tasks::{self, Action, Priority, TaskError, TaskInput, TaskStatus, TaskSummary};
 use clinical::{FieldError, FieldErrors};
 use store::FhirError;
 
@@ -328,7 +330,7 @@ async fn create(State(state): State<AppState>, staff: Staff, body: Bytes) -> Res
             .await
         }
         Ok(Err(TaskError::Store(e))) => store_error_page(&e),
-        Ok(Err(TaskError::Closed)) => see_other("/tasks"),
+        Ok(Err(TaskError::Closed | TaskError::NotAllowed(_))) => see_other("/tasks"),
         Err(response) => response,
     }
 }
@@ -341,8 +343,13 @@ struct ShowPage {
     chrome: Chrome,
     task: TaskRow,
     errors: Vec<FieldError>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     colleagues: Vec<Colleague>,
+    /// The moves this user may make (the page offers only these).
+    can_start: bool,
+    can_complete: bool,
+    can_reassign: bool,
+    can_cancel: bool,
     /// The note as typed, kept when the page comes back with an error.
     note: String,
 }
@@ -374,7 +381,7 @@ async fn show_page(
     staff: &Staff,
     id: &str,
     errors: FieldErrors,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     note: String,
     status: StatusCode,
 ) -> Response {
@@ -391,6 +398,7 @@ async fn show_page(
         Ok(Err(e)) => return store_error_page(&e),
         Err(response) => return response,
     };
+    let allowed = tasks::allowed_actions(&staff.ctx, &task);
     let task = TaskRow::from(&task);
     // The reassign list leaves out the current owner.
     let people = people
@@ -404,6 +412,10 @@ async fn show_page(
         notice,
         colleagues: colleague_options(people, ""),
         note,
+        can_start: allowed.contains(&Action::Start),
+        can_complete: allowed.contains(&Action::Complete),
+        can_reassign: allowed.contains(&Action::Reassign),
+        can_cancel: allowed.contains(&Action::Cancel),
     };
     render(status, &page)
 }
@@ -472,8 +484,21 @@ async fn act(
             )
             .await
         }
+        Ok(Err(TaskError::NotAllowed(message))) => {
+            let notice = Some(format!("{message} Nothing was changed."));
+            show_page(
+                &state,
+                &staff,
+                &id,
+                FieldErrors::new(),
+                notice,
+                note,
+                StatusCode::FORBIDDEN,
+            )
+            .await
+        }
         Ok(Err(TaskError::Closed)) => {
-            let notice = Some("This task is closed already: nothing was changed.");
+            let notice = Some("This task is closed already: nothing was changed.".to_string());
             show_page(
                 &state,
                 &staff,
@@ -488,7 +513,8 @@ async fn act(
         Ok(Err(TaskError::Store(FhirError::PreconditionFailed(_)))) => {
             let notice = Some(
                 "Someone else changed this task while you were looking at it: nothing was \
-                 changed. Here it is as it is now.",
+                 changed. Here it is as it is now."
+                    .to_string(),
             );
             show_page(
                 &state,

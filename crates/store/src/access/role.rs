@@ -35,18 +35,22 @@ pub enum Activity {
     RecordConsultation,
     Prescribe,
     ManageAppointments,
+    /// Tasks between colleagues: reading, sending and acting on them. Clinicians and
+    /// the staff who run the practice's workflow (a leaver's inbox must be redistributable).
+    ManageTasks,
     ViewAudit,
     ManageUsers,
 }
 
 impl Activity {
-    pub const ALL: [Activity; 8] = [
+    pub const ALL: [Activity; 9] = [
         Activity::ViewDemographics,
         Activity::AmendDemographics,
         Activity::ViewClinical,
         Activity::RecordConsultation,
         Activity::Prescribe,
         Activity::ManageAppointments,
+        Activity::ManageTasks,
         Activity::ViewAudit,
         Activity::ManageUsers,
     ];
@@ -59,6 +63,7 @@ impl Activity {
             Activity::RecordConsultation => "record consultation",
             Activity::Prescribe => "prescribe",
             Activity::ManageAppointments => "manage appointments",
+            Activity::ManageTasks => "manage tasks",
             Activity::ViewAudit => "view audit",
             Activity::ManageUsers => "manage users",
         }
@@ -128,6 +133,7 @@ impl Role {
                 RecordConsultation,
                 Prescribe,
                 ManageAppointments,
+                ManageTasks,
             ],
             Role::Nurse => &[
                 ViewDemographics,
@@ -135,18 +141,21 @@ impl Role {
                 ViewClinical,
                 RecordConsultation,
                 ManageAppointments,
+                ManageTasks,
             ],
             Role::AdminClinicalSupport => &[
                 ViewDemographics,
                 AmendDemographics,
                 ViewClinical,
                 ManageAppointments,
+                ManageTasks,
             ],
             Role::Receptionist => &[ViewDemographics, AmendDemographics, ManageAppointments],
             Role::PracticeManager => &[
                 ViewDemographics,
                 AmendDemographics,
                 ManageAppointments,
+                ManageTasks,
                 ViewAudit,
                 ManageUsers,
             ],
@@ -204,6 +213,7 @@ pub fn activity_for(rtype: &str, use_: Use) -> Activity {
             Use::Write,
         ) => ManageUsers,
         ("Appointment" | "Slot" | "Schedule" | "AppointmentResponse", _) => ManageAppointments,
+        ("Task", _) => ManageTasks,
         ("MedicationRequest", Use::Write) => Prescribe,
         ("Consent", Use::Read) => ViewDemographics,
         (_, Use::Read) => ViewClinical,

@@ -36,7 +36,10 @@ use crate::repository::SearchRequest;
 use crate::version::ResourceVersion;
 use group_commit::GroupCommit;
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Entries recorded under one [`crate::Repository::audited_together`], not yet written.
+pub(crate) type HeldAudit = Arc<Mutex<Vec<AuditRecord>>>;
 
 /// What was done (AuditEvent.action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,6 +218,23 @@ impl AuditLog {
     /// The records are written by the group commit's own write transaction: never call
     /// this while holding a write transaction (on SQLite it would wait for itself).
     pub fn record(&self, ctx: &RequestContext, records: Vec<AuditRecord>) -> FhirResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if let Some(held) = &ctx.held_audit {
+            // Written by `audited_together` before anything read here is handed back.
+            held.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(records);
+            return Ok(());
+        }
+        Ok(self.writer.submit(ctx, records)?)
+    }
+
+    /// Writes the entries held back for `ctx` (see [`crate::Repository::audited_together`])
+    /// in one group commit, and returns once they are durable.
+    pub(crate) fn write_held(&self, ctx: &RequestContext, held: &HeldAudit) -> FhirResult<()> {
+        let records = std::mem::take(&mut *held.lock().unwrap_or_else(|e| e.into_inner()));
         if records.is_empty() {
             return Ok(());
         }

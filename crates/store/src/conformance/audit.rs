@@ -29,6 +29,7 @@ pub fn cases() -> Vec<Case> {
         case!(patient_context_sees_only_their_own_entries),
         case!(client_usage_counts_requests_and_resources),
         case!(every_interaction_leaves_its_entry),
+        case!(reads_audited_together_each_keep_their_entry),
     ]
 }
 
@@ -852,4 +853,86 @@ fn every_interaction_leaves_its_entry(h: &Harness) {
             .any(|e| e.0.starts_with("history") && e.2.len() == 2),
         "history names both versions: {history:?}"
     );
+}
+
+/// A page's reads audited together (one commit) still leave one entry per read,
+/// refusals included, all durable by the time the page has its data.
+fn reads_audited_together_each_keep_their_entry(h: &Harness) {
+    let mut gp = clinician(h, "gp1", None);
+    gp.request_id = "page".into();
+    let patient = serde_json::json!({"resourceType": "Patient", "name": [{"family": "Paged"}]});
+    let p = h
+        .repo
+        .create(&system_at(&h.practice), "Patient", patient, None)
+        .unwrap()
+        .resource
+        .id;
+    let search = |ctx: &RequestContext, rtype: &str| {
+        h.repo.search_first_page(
+            ctx,
+            &SearchRequest {
+                rtype: Some(rtype.into()),
+                params: vec![("_id".into(), p.clone())],
+                base_url: h.base_url().into(),
+                lenient: false,
+            },
+        )
+    };
+    let found = h
+        .repo
+        .audited_together(&gp, |ctx| {
+            // Side by side, as the record page runs them.
+            std::thread::scope(|s| {
+                let a = s.spawn(|| search(ctx, "Patient"));
+                let b = s.spawn(|| h.repo.read(ctx, "Patient", &p));
+                let hidden = s.spawn(|| h.repo.read(ctx, "Patient", "no-such-patient"));
+                assert_eq!(hidden.join().unwrap().err().map(|e| e.status()), Some(404));
+                b.join().unwrap()?;
+                a.join().unwrap()
+            })
+        })
+        .unwrap();
+    assert_eq!(ids(&found), vec![p.clone()]);
+    let mut events: Vec<_> = entries_of(h, "page")
+        .into_iter()
+        .map(|(event, outcome, entities, _)| (event, outcome, entities))
+        .collect();
+    events.sort();
+    assert_eq!(
+        events,
+        vec![
+            (
+                "read".into(),
+                "success".into(),
+                vec![format!("Patient/{p}/_history/1")]
+            ),
+            (
+                "search-type".into(),
+                "success".into(),
+                vec![format!("Patient/{p}")]
+            ),
+        ],
+        "one entry per read, written before the page got its data"
+    );
+    assert_eq!(verify(h.repo.store().as_ref()).unwrap().broken, None);
+
+    // A refusal inside is audited too, and its error is the caller's.
+    let mut desk = RequestContext::new(
+        h.practice.clone(),
+        Actor::User("desk1".into()),
+        Purpose::Operations,
+    )
+    .with_access(Access::staff(StaffMember {
+        user_id: "desk1".into(),
+        role: Role::Receptionist,
+        practitioner: None,
+    }));
+    desk.request_id = "desk-page".into();
+    let refused = h
+        .repo
+        .audited_together(&desk, |ctx| search(ctx, "Observation"));
+    assert_eq!(refused.err().map(|e| e.status()), Some(403));
+    let entries = entries_of(h, "desk-page");
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].1, "refused");
 }

@@ -34,11 +34,16 @@ impl Searchset<'_> {
                 if mode == "match" {
                     resource = shape(resource, &f.rtype, self.summary, self.elements);
                 }
-                entries.push(json!({
-                    "fullUrl": format!("{}/{}/{}", self.base_url.trim_end_matches('/'), f.rtype, f.id),
-                    "resource": resource,
-                    "search": { "mode": mode },
-                }));
+                // Built by hand: `json!` would copy the resource by serialising it.
+                let mut entry = Map::with_capacity(3);
+                let base = self.base_url.trim_end_matches('/');
+                entry.insert(
+                    "fullUrl".into(),
+                    Value::String(format!("{base}/{}/{}", f.rtype, f.id)),
+                );
+                entry.insert("resource".into(), resource);
+                entry.insert("search".into(), json!({ "mode": mode }));
+                entries.push(Value::Object(entry));
             }
         }
         if !self.warnings.is_empty() {

@@ -6,6 +6,7 @@
 //!   PDS, `action=register` checks for duplicates and registers), then 303 to
 //!   `/patients/{id}`.
 
+pub mod details;
 pub mod find;
 pub mod register;
 
@@ -19,6 +20,10 @@ pub fn routes() -> Router<AppState> {
         .route("/patients", get(find::page))
         .route("/patients/search", get(find::fragment))
         .route("/patients/new", get(register::form).post(register::submit))
+        .route(
+            "/patients/{id}/details",
+            get(details::form).post(details::submit),
+        )
 }
 
 /// The practice's date (the server's local date).

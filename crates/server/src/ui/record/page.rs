@@ -42,11 +42,15 @@ struct RecordPageView {
     glass_only_query: String,
     glass: String,
     type_choices: Vec<Choice>,
-    problem_choices: Vec<Choice>,
+    /// The journal's problem filter, in two groups.
+    active_problem_choices: Vec<Choice>,
+    past_problem_choices: Vec<Choice>,
     filtered: bool,
     older_href: Option<String>,
     category_choices: Vec<Choice>,
     forms: RecordForms,
+    /// Whether the user may change the contact details (receptionists and clinicians).
+    may_amend: bool,
 }
 
 impl RecordPageView {
@@ -72,7 +76,11 @@ pub async fn show(
     RawQuery(query): RawQuery,
 ) -> Response {
     let fields = Fields::from_query(query.as_deref());
-    let glass = Glass::from_fields(&fields);
+    let mut glass = Glass::from_fields(&fields);
+    // The reason form sent empty: say what is missing, not just show the form again.
+    if glass.reason.is_none() && fields.pairs().iter().any(|(n, _)| n == "break_glass") {
+        glass.reason = Some(String::new());
+    }
     let staff = match glass.apply(staff, &id) {
         Ok(s) => s,
         Err(page) => return *page,
@@ -123,14 +131,18 @@ pub async fn render_with_forms(
     let glass = Glass {
         reason: staff.ctx.access.break_glass.clone(),
     };
-    let problems: Vec<(String, String)> = page
-        .summary
-        .active_problems
+    // The journal offers every problem a consultation topic is about, active first.
+    let (active_problems, past_problems): (Vec<_>, Vec<_>) = page
+        .journal
         .iter()
-        .flatten()
-        .chain(page.summary.past_problems.iter().flatten())
-        .map(|p| (p.id.clone(), p.term.clone()))
-        .collect();
+        .flat_map(|j| &j.problems)
+        .partition(|p| p.active);
+    let labelled = |problems: Vec<&clinical::record::journal::FilterProblem>| {
+        problems
+            .into_iter()
+            .map(|p| (p.id.clone(), p.term.clone()))
+            .collect()
+    };
     let choices = |all: Vec<(String, String)>, selected: Option<&str>| {
         all.into_iter()
             .map(|(value, label)| Choice {
@@ -171,7 +183,8 @@ pub async fn render_with_forms(
     let view = RecordPageView {
         chrome: Chrome::new(&staff, title, Section::None),
         type_choices: choices(types, query.type_code.as_deref()),
-        problem_choices: choices(problems, query.problem.as_deref()),
+        active_problem_choices: choices(labelled(active_problems), query.problem.as_deref()),
+        past_problem_choices: choices(labelled(past_problems), query.problem.as_deref()),
         category_choices: choices(categories, Some(forms.alert_category.as_str())),
         filtered: query.type_code.is_some() || query.problem.is_some() || query.before.is_some(),
         banner: page.banner,
@@ -182,6 +195,10 @@ pub async fn render_with_forms(
         glass: glass.value(),
         older_href,
         forms,
+        may_amend: staff
+            .user
+            .role
+            .may(store::access::Activity::AmendDemographics),
     };
     render(status, &view)
 }
