@@ -343,6 +343,9 @@ async fn a_bad_postcode_is_explained_next_to_the_field_and_nothing_is_saved() {
     assert!(
         html.contains("aria-describedby=\"postcode-hint postcode-error\" aria-invalid=\"true\"")
     );
+    // The summary at the top links to each field.
+    assert!(html.contains("There is a problem"));
+    assert!(html.contains("<a href=\"#postcode\">Enter a real postcode, like LS6 1AB</a>"));
     assert_eq!(
         value_of(&html, "postcode"),
         "LS6",

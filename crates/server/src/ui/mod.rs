@@ -15,6 +15,7 @@
 
 pub mod assets;
 pub mod consultation;
+pub mod fields;
 pub mod home;
 pub mod layout;
 pub mod patients;

@@ -2,6 +2,7 @@
 //! error or warning, so the page shows a rejected form exactly as it was sent.
 
 use super::super::layout::Chrome;
+use crate::ui::fields::{Choice, choices};
 use askama::Template;
 use clinical::FieldErrors;
 use clinical::consultation::observations::{self, ObservationKind};
@@ -42,13 +43,6 @@ impl FieldView {
             String::new()
         }
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -181,20 +175,8 @@ impl Messages<'_> {
     }
 }
 
-fn choices(options: &[(&str, &str)], selected: &str) -> Vec<Choice> {
-    options
-        .iter()
-        .map(|(value, label)| Choice {
-            value: value.to_string(),
-            label: label.to_string(),
-            selected: *value == selected,
-        })
-        .collect()
-}
-
 fn heading_choices(selected: &str) -> Vec<Choice> {
-    let options: Vec<(&str, &str)> = HEADINGS.iter().map(|(k, t, _)| (*k, *t)).collect();
-    choices(&options, selected)
+    choices(HEADINGS.iter().map(|(k, t, _)| (*k, *t)), selected)
 }
 
 fn entry_row(
@@ -244,7 +226,7 @@ fn topic_view(
         prefix: p.clone(),
         number,
         problem: m.field(&format!("{p}_problem"), &topic.problem),
-        problems: choices(&problems, &topic.problem),
+        problems: choices(problems, &topic.problem),
         new_term: m.field(&format!("{p}_new_term"), &topic.new_term),
         new_code: topic.new_code.clone(),
         significance: m.field(&format!("{p}_significance"), &topic.significance),
@@ -270,7 +252,7 @@ fn allergy_row(
         reaction: m.field(&format!("{p}_reaction"), &a.reaction),
         severity: m.field(&format!("{p}_severity"), &a.severity),
         severities: choices(
-            &[
+            [
                 ("", "Not recorded"),
                 ("mild", "Mild"),
                 ("moderate", "Moderate"),
@@ -356,7 +338,6 @@ pub fn page(input: PageInput) -> ConsultationPage {
         &Default::default(),
     ));
 
-    let encounter_types: Vec<(&str, &str)> = ENCOUNTER_TYPES.to_vec();
     let colleagues: Vec<(&str, &str)> = input
         .colleagues
         .iter()
@@ -385,7 +366,7 @@ pub fn page(input: PageInput) -> ConsultationPage {
         warnings: input.warnings.0.clone(),
         restored: input.restored,
         encounter_type: m.field("encounter_type", &form.encounter_type),
-        encounter_types: choices(&encounter_types, &form.encounter_type),
+        encounter_types: choices(ENCOUNTER_TYPES, &form.encounter_type),
         date: m.field("date", &form.date),
         max_date: input.max_date,
         next_topic: topics.len(),
@@ -403,7 +384,7 @@ pub fn page(input: PageInput) -> ConsultationPage {
         allergies,
         immunisations,
         task_owner: m.field("task_owner", &form.task.owner),
-        colleagues: choices(&colleagues, &form.task.owner),
+        colleagues: choices(colleagues, &form.task.owner),
         task_description: m.field("task_description", &form.task.description),
         task_due: m.field("task_due", &form.task.due),
         task_urgent: form.task.priority == "urgent",

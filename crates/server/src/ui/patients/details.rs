@@ -2,11 +2,12 @@
 //! form, `POST` saves it (`action=save`) and then tells PDS, or repeats only the PDS
 //! step after PDS failed (`action=pds_retry`, with the changed details in `pds_fields`).
 
-use super::register::{Choice, TextField};
+use super::contact;
 use super::today;
 use crate::pages::form::Fields;
 use crate::pages::html::csrf_refused;
 use crate::state::AppState;
+use crate::ui::fields::{Choice, TextField};
 use crate::ui::layout::{Chrome, Section, error_page, render};
 use crate::ui::run::{store_error_page, with_repo};
 use crate::ui::staff::Staff;
@@ -15,7 +16,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use clinical::patients::form::ContactMethod;
 use clinical::patients::practice::{self, Gp};
 use clinical::patients::update::pds_push::{self, PdsOutcome};
 use clinical::patients::update::{self, Details, DetailsForm, Field, SaveError};
@@ -265,101 +265,16 @@ async fn show(
     let pds_note = pds_push::why_not(&details, state.pds.is_some());
     let form = extras.typed.unwrap_or_else(|| details.form.clone());
     let errors = extras.errors;
-    let field = |name, label, hint, value: &str, kind, autocomplete, width| TextField {
-        name,
-        label,
-        hint,
-        value: value.to_string(),
-        error: errors.get(name).map(str::to_string),
-        kind,
-        autocomplete,
-        width,
-    };
-    let address = vec![
-        field(
-            "address_line1",
-            "Address line 1",
-            "",
+    let address = contact::address_fields(
+        [
             &form.address_line1,
-            "text",
-            "address-line1",
-            "",
-        ),
-        field(
-            "address_line2",
-            "Address line 2 (optional)",
-            "",
             &form.address_line2,
-            "text",
-            "address-line2",
-            "",
-        ),
-        field(
-            "town",
-            "Town or city",
-            "",
             &form.town,
-            "text",
-            "address-level2",
-            "medium",
-        ),
-        field(
-            "postcode",
-            "Postcode",
-            "For example LS6 1AB",
             &form.postcode,
-            "text",
-            "postal-code",
-            "short",
-        ),
-    ];
-    let phones = vec![
-        field(
-            "mobile",
-            "Mobile phone (optional)",
-            "For example 07700 900123",
-            &form.mobile,
-            "tel",
-            "tel",
-            "medium",
-        ),
-        field(
-            "home_phone",
-            "Home phone (optional)",
-            "",
-            &form.home_phone,
-            "tel",
-            "tel",
-            "medium",
-        ),
-        field(
-            "email",
-            "Email (optional)",
-            "",
-            &form.email,
-            "email",
-            "email",
-            "",
-        ),
-    ];
-    let choices = |options: Vec<(String, String)>, selected: &str| -> Vec<Choice> {
-        options
-            .into_iter()
-            .map(|(value, label)| Choice {
-                selected: value == selected,
-                value,
-                label,
-            })
-            .collect()
-    };
-    let mut methods = vec![(String::new(), "No preference".to_string())];
-    methods.extend(
-        ContactMethod::ALL
-            .iter()
-            .map(|m| (m.key().to_string(), m.label().to_string())),
+        ],
+        &errors,
     );
-    let mut gp_options = vec![(String::new(), "Not chosen".to_string())];
-    gp_options.extend(gps.iter().map(|g| (g.id.clone(), g.name.clone())));
+    let phones = contact::phone_fields([&form.mobile, &form.home_phone, &form.email], &errors);
     let page = DetailsPage {
         chrome: Chrome::new(
             staff,
@@ -369,8 +284,8 @@ async fn show(
         banner,
         address,
         phones,
-        contact_methods: choices(methods, &form.preferred_contact),
-        usual_gps: choices(gp_options, &form.usual_gp),
+        contact_methods: contact::contact_method_choices(&form.preferred_contact),
+        usual_gps: contact::gp_choices(&gps, "Not chosen", &form.usual_gp),
         sensitive: details.sensitive,
         pds_note,
         notice: extras.notice,

@@ -6,6 +6,7 @@
 //!   PDS, `action=register` checks for duplicates and registers), then 303 to
 //!   `/patients/{id}`.
 
+mod contact;
 pub mod details;
 pub mod find;
 pub mod register;

@@ -1,10 +1,12 @@
 //! "Register a patient": the form, the PDS trace (`action=trace`) and the registration
 //! itself (`action=register`): validation, then duplicates, then one transaction.
 
+use super::contact::{self, spec};
 use super::today;
 use crate::pages::form::Fields;
 use crate::pages::html::{csrf_refused, see_other};
 use crate::state::AppState;
+use crate::ui::fields::{Choice, FieldSpec, TextField, choices, text_fields};
 use crate::ui::layout::{Chrome, Section, error_page, render};
 use crate::ui::run::{store_error_page, with_repo};
 use crate::ui::staff::Staff;
@@ -16,36 +18,13 @@ use axum::response::Response;
 use clinical::conventions::{NHS_NUMBER_VERIFICATION, RegistrationType};
 use clinical::patients::dates;
 use clinical::patients::duplicates::{PossibleDuplicate, duplicates};
-use clinical::patients::form::{ContactMethod, GENDERS, RegistrationForm, validate};
-use clinical::patients::practice::{self, Gp};
+use clinical::patients::form::{GENDERS, RegistrationForm, validate};
+use clinical::patients::practice;
 use clinical::patients::register::register;
 use clinical::patients::trace::{Candidate, TraceOutcome, trace};
 use clinical::{FieldError, FieldErrors};
 use store::FhirError;
 use store::access::Activity;
-
-/// A text input with its label, hint and what was typed.
-#[derive(Debug, Clone)]
-pub struct TextField {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub hint: &'static str,
-    pub value: String,
-    pub error: Option<String>,
-    /// `text`, `tel`, `email`.
-    pub kind: &'static str,
-    pub autocomplete: &'static str,
-    /// A CSS width modifier (`short`, `medium`, or empty).
-    pub width: &'static str,
-}
-
-/// One choice of a radio group or select.
-#[derive(Debug, Clone)]
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
 
 /// What the last PDS trace found, as shown.
 #[derive(Debug, Clone, Default)]
@@ -386,6 +365,34 @@ enum Step {
     NoPractice,
 }
 
+const PERSONAL: [FieldSpec; 4] = [
+    spec(
+        "title",
+        "Title (optional)",
+        "For example Mr, Mrs, Ms, Dr",
+        "text",
+        "honorific-prefix",
+        "short",
+    ),
+    spec(
+        "given",
+        "First name",
+        "Include any middle names",
+        "text",
+        "given-name",
+        "",
+    ),
+    spec("family", "Last name", "", "text", "family-name", ""),
+    spec(
+        "previous_surname",
+        "Previous last name (optional)",
+        "For example a name before marriage",
+        "text",
+        "off",
+        "",
+    ),
+];
+
 async fn show(
     state: &AppState,
     staff: &Staff,
@@ -400,140 +407,29 @@ async fn show(
         Err(response) => return response,
     };
     let errors = extras.errors;
-    let field = |name, label, hint, value: &str, kind, autocomplete, width| TextField {
-        name,
-        label,
-        hint,
-        value: value.to_string(),
-        error: errors.get(name).map(str::to_string),
-        kind,
-        autocomplete,
-        width,
-    };
-    let personal = vec![
-        field(
-            "title",
-            "Title (optional)",
-            "For example Mr, Mrs, Ms, Dr",
+    let personal = text_fields(
+        &PERSONAL,
+        &[
             &form.title,
-            "text",
-            "honorific-prefix",
-            "short",
-        ),
-        field(
-            "given",
-            "First name",
-            "Include any middle names",
             &form.given,
-            "text",
-            "given-name",
-            "",
-        ),
-        field(
-            "family",
-            "Last name",
-            "",
             &form.family,
-            "text",
-            "family-name",
-            "",
-        ),
-        field(
-            "previous_surname",
-            "Previous last name (optional)",
-            "For example a name before marriage",
             &form.previous_surname,
-            "text",
-            "off",
-            "",
-        ),
-    ];
-    let contact = vec![
-        field(
-            "address_line1",
-            "Address line 1",
-            "",
-            &form.address_line1,
-            "text",
-            "address-line1",
-            "",
-        ),
-        field(
-            "address_line2",
-            "Address line 2 (optional)",
-            "",
-            &form.address_line2,
-            "text",
-            "address-line2",
-            "",
-        ),
-        field(
-            "town",
-            "Town or city",
-            "",
-            &form.town,
-            "text",
-            "address-level2",
-            "medium",
-        ),
-        field(
-            "postcode",
-            "Postcode",
-            "",
-            &form.postcode,
-            "text",
-            "postal-code",
-            "short",
-        ),
-        field(
-            "mobile",
-            "Mobile phone (optional)",
-            "For example 07700 900123",
-            &form.mobile,
-            "tel",
-            "tel",
-            "medium",
-        ),
-        field(
-            "home_phone",
-            "Home phone (optional)",
-            "",
-            &form.home_phone,
-            "tel",
-            "tel",
-            "medium",
-        ),
-        field(
-            "email",
-            "Email (optional)",
-            "",
-            &form.email,
-            "email",
-            "email",
-            "",
-        ),
-    ];
-    let choices = |options: Vec<(String, String)>, selected: &str| -> Vec<Choice> {
-        options
-            .into_iter()
-            .map(|(value, label)| Choice {
-                selected: value == selected,
-                value,
-                label,
-            })
-            .collect()
-    };
-    let gp_choices = |selected: &str| {
-        let mut options = vec![(String::new(), "Not chosen yet".to_string())];
-        options.extend(gps.iter().map(|g: &Gp| (g.id.clone(), g.name.clone())));
-        choices(options, selected)
-    };
-    let mut methods = vec![(String::new(), "No preference".to_string())];
-    methods.extend(
-        ContactMethod::ALL
-            .iter()
-            .map(|m| (m.key().to_string(), m.label().to_string())),
+        ],
+        &errors,
     );
+    let mut contact = contact::address_fields(
+        [
+            &form.address_line1,
+            &form.address_line2,
+            &form.town,
+            &form.postcode,
+        ],
+        &errors,
+    );
+    contact.extend(contact::phone_fields(
+        [&form.mobile, &form.home_phone, &form.email],
+        &errors,
+    ));
     let registration_date = dates::parse_typed(&form.registration_date, today())
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|_| form.registration_date.clone());
@@ -542,30 +438,22 @@ async fn show(
         chrome: Chrome::new(staff, "Register a patient", Section::Register),
         personal,
         contact,
-        genders: choices(
-            GENDERS
-                .iter()
-                .map(|(v, l)| (v.to_string(), l.to_string()))
-                .collect(),
-            &form.gender,
-        ),
-        contact_methods: choices(methods, &form.preferred_contact),
+        genders: choices(GENDERS.iter().copied(), &form.gender),
+        contact_methods: contact::contact_method_choices(&form.preferred_contact),
         registration_types: choices(
             RegistrationType::ALL
                 .iter()
-                .map(|t| (t.code().to_string(), t.display().to_string()))
-                .collect(),
+                .map(|t| (t.code(), t.display())),
             &form.registration_type,
         ),
         statuses: choices(
             NHS_NUMBER_VERIFICATION
                 .iter()
-                .map(|(c, d)| (c.to_string(), format!("{c} {d}")))
-                .collect(),
+                .map(|(c, d)| (*c, format!("{c} {d}"))),
             &form.nhs_verification,
         ),
-        usual_gps: gp_choices(&form.usual_gp),
-        named_gps: gp_choices(&form.named_gp),
+        usual_gps: contact::gp_choices(&gps, "Not chosen yet", &form.usual_gp),
+        named_gps: contact::gp_choices(&gps, "Not chosen yet", &form.named_gp),
         registration_date,
         pds_configured: state.pds.is_some(),
         trace: extras.trace,

@@ -3,6 +3,7 @@
 use super::glass::{self, Glass};
 use crate::pages::form::Fields;
 use crate::state::AppState;
+use crate::ui::fields::{Choice, choices};
 use crate::ui::layout::{Chrome, Section, render};
 use crate::ui::run::{store_error_page, with_repo};
 use crate::ui::staff::Staff;
@@ -21,12 +22,6 @@ pub struct RecordForms {
     pub alert_text: String,
     pub alert_ends: String,
     pub errors: FieldErrors,
-}
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
 }
 
 #[derive(Template)]
@@ -141,21 +136,10 @@ pub async fn render_with_forms(
         problems
             .into_iter()
             .map(|p| (p.id.clone(), p.term.clone()))
-            .collect()
+            .collect::<Vec<_>>()
     };
-    let choices = |all: Vec<(String, String)>, selected: Option<&str>| {
-        all.into_iter()
-            .map(|(value, label)| Choice {
-                selected: Some(value.as_str()) == selected,
-                value,
-                label,
-            })
-            .collect()
-    };
-    let types = ENCOUNTER_TYPES
-        .iter()
-        .map(|(c, d)| (c.to_string(), d.to_string()))
-        .collect();
+    // No option has an empty value, so "" selects none.
+    let problem = query.problem.as_deref().unwrap_or("");
     let older_href = page
         .journal
         .as_ref()
@@ -175,17 +159,13 @@ pub async fn render_with_forms(
                 glass.query()
             )
         });
-    let categories = clinical::alerts::CATEGORIES
-        .iter()
-        .map(|(c, d)| (c.to_string(), d.to_string()))
-        .collect();
     let title = format!("{} - record", page.banner.name);
     let view = RecordPageView {
         chrome: Chrome::new(&staff, title, Section::None),
-        type_choices: choices(types, query.type_code.as_deref()),
-        active_problem_choices: choices(labelled(active_problems), query.problem.as_deref()),
-        past_problem_choices: choices(labelled(past_problems), query.problem.as_deref()),
-        category_choices: choices(categories, Some(forms.alert_category.as_str())),
+        type_choices: choices(ENCOUNTER_TYPES, query.type_code.as_deref().unwrap_or("")),
+        active_problem_choices: choices(labelled(active_problems), problem),
+        past_problem_choices: choices(labelled(past_problems), problem),
+        category_choices: choices(clinical::alerts::CATEGORIES, &forms.alert_category),
         filtered: query.type_code.is_some() || query.problem.is_some() || query.before.is_some(),
         banner: page.banner,
         summary: page.summary,
