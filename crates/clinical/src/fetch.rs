@@ -89,3 +89,25 @@ pub fn read(
     let resource = version.json().unwrap_or(Value::Null);
     Ok((resource, version.version))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn split_takes_matches_and_includes_and_leaves_out_warnings() {
+        let bundle = json!({"resourceType": "Bundle", "entry": [
+            {"resource": {"resourceType": "Task", "id": "t"}, "search": {"mode": "match"}},
+            {"resource": {"resourceType": "Patient", "id": "p"}, "search": {"mode": "include"}},
+            {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}},
+        ]});
+        let (matches, included) = split(bundle);
+        assert_eq!(matches, vec![json!({"resourceType": "Task", "id": "t"})]);
+        assert_eq!(
+            included,
+            vec![json!({"resourceType": "Patient", "id": "p"})]
+        );
+        assert_eq!(split(json!({"resourceType": "Bundle"})), (vec![], vec![]));
+    }
+}

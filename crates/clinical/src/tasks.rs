@@ -567,14 +567,15 @@ fn list(
         ("_include", "Task:requester"),
     ]);
     let bundle = fetch::search_bundle(repo, ctx, "Task", &all)?;
-    let names: HashMap<String, String> = fetch::entries(&bundle, Some("include"))
+    let (tasks, included) = fetch::split(bundle);
+    let names: HashMap<String, String> = included
         .iter()
         .filter_map(|r| {
             let reference = format!("{}/{}", r["resourceType"].as_str()?, r["id"].as_str()?);
             Some((reference, person_name(r)?))
         })
         .collect();
-    Ok(fetch::entries(&bundle, Some("match"))
+    Ok(tasks
         .iter()
         .filter_map(|task| summarise(task, &names, today))
         .collect())

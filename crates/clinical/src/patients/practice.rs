@@ -47,7 +47,8 @@ pub fn gps(repo: &Repository, ctx: &RequestContext) -> FhirResult<Vec<Gp>> {
             ("_count", "200"),
         ],
     )?;
-    let mut gps: Vec<Gp> = fetch::entries(&bundle, Some("include"))
+    let mut gps: Vec<Gp> = fetch::split(bundle)
+        .1
         .iter()
         .filter(|r| r["resourceType"] == "Practitioner")
         .filter_map(|p| {

@@ -285,14 +285,8 @@ fn journal_page(
             found.add(more);
         }
     }
-    let titles: HashMap<&str, &str> = problems
-        .iter()
-        .map(|p| (p.id.as_str(), p.term.as_str()))
-        .collect();
-    let consultations = encounters
-        .iter()
-        .map(|e| consultation(e, &found, &titles))
-        .collect();
+    // Topic titles come from the problems afterwards (`name_topics`).
+    let consultations = encounters.iter().map(|e| consultation(e, &found)).collect();
     Ok(Journal {
         consultations,
         older,
@@ -363,7 +357,7 @@ fn item_refs(list: &Value) -> Vec<&str> {
         .collect()
 }
 
-fn consultation(enc: &Value, found: &Index, titles: &HashMap<&str, &str>) -> Consultation {
+fn consultation(enc: &Value, found: &Index) -> Consultation {
     let id = enc["id"].as_str().unwrap_or_default().to_string();
     let enc_ref = format!("Encounter/{id}");
     let start = start_of(enc);
@@ -386,7 +380,7 @@ fn consultation(enc: &Value, found: &Index, titles: &HashMap<&str, &str>) -> Con
     if let Some(list) = consultation_list {
         for topic_ref in item_refs(list) {
             if let Some(topic) = found.get(topic_ref) {
-                topics.push(topic_of(topic, found, titles, &mut listed));
+                topics.push(topic_of(topic, found, &mut listed));
             }
         }
     }
@@ -427,18 +421,9 @@ fn consultation(enc: &Value, found: &Index, titles: &HashMap<&str, &str>) -> Con
     }
 }
 
-fn topic_of<'a>(
-    topic: &'a Value,
-    found: &'a Index,
-    titles: &HashMap<&str, &str>,
-    listed: &mut HashSet<&'a str>,
-) -> Topic {
+fn topic_of<'a>(topic: &'a Value, found: &'a Index, listed: &mut HashSet<&'a str>) -> Topic {
     let problem_id = problem_of_topic(topic);
-    let title = problem_id
-        .as_deref()
-        .and_then(|id| titles.get(id).map(|t| t.to_string()))
-        .or_else(|| topic["title"].as_str().map(str::to_string))
-        .unwrap_or_default();
+    let title = topic["title"].as_str().unwrap_or_default().to_string();
     let mut headings = Vec::new();
     for category_ref in item_refs(topic) {
         let Some(category) = found.get(category_ref) else {
@@ -574,7 +559,8 @@ fn encounters_about(
             ("_revinclude", "List:item"),
         ],
     )?;
-    let lists = fetch::entries(&topics, None);
+    let (mut lists, consultations) = fetch::split(topics);
+    lists.extend(consultations);
     let about: HashSet<String> = lists
         .iter()
         .filter(|l| problem_of_topic(l).is_some_and(|p| episode_ids.contains(p.as_str())))

@@ -166,12 +166,13 @@ fn todays_appointments(
             ("_include", "Appointment:actor"),
         ],
     )?;
-    let names: HashMap<String, String> = fetch::entries(&bundle, Some("include"))
+    let (appointments, included) = fetch::split(bundle);
+    let names: HashMap<String, String> = included
         .iter()
         .filter(|r| r["resourceType"] == "Patient")
         .filter_map(|r| Some((r["id"].as_str()?.to_string(), tasks::person_name(r)?)))
         .collect();
-    Ok(fetch::entries(&bundle, Some("match"))
+    Ok(appointments
         .iter()
         .map(|a| appointment_row(a, &names))
         .collect())
