@@ -239,6 +239,25 @@ mod tests {
     }
 
     #[test]
+    fn tasks_are_for_clinicians_and_the_staff_who_run_the_workflow() {
+        let who: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.may(activity_for("Task", Use::Write)))
+            .collect();
+        assert_eq!(
+            who,
+            vec![
+                Role::ClinicalPractitioner,
+                Role::Nurse,
+                Role::AdminClinicalSupport,
+                Role::PracticeManager
+            ]
+        );
+        // A practice manager redistributes tasks without reading the clinical record.
+        assert!(!Role::PracticeManager.may(activity_for("Observation", Use::Read)));
+    }
+
+    #[test]
     fn only_prescribers_prescribe() {
         let who: Vec<Role> = Role::ALL
             .into_iter()
