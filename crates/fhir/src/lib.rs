@@ -10,6 +10,7 @@ pub mod nhs_number;
 pub mod outcome;
 mod primitives;
 pub mod searchparams;
+pub mod uk;
 pub mod validate;
 
 pub use defs::Definitions;
