@@ -12,8 +12,10 @@
 //! - [`problems`]: the problem list.
 //! - [`alerts`], [`tasks`]: patient alerts (Flag) and tasks between colleagues (Task).
 //! - [`recent`]: the patients a user opened recently.
+//! - [`colleagues`]: the practice's staff, whom a task can be for.
 
 pub mod alerts;
+pub mod colleagues;
 pub mod consultation;
 pub mod conventions;
 pub mod fetch;

@@ -10,8 +10,9 @@ use crate::conventions::{
 };
 use crate::fetch;
 use crate::form::FieldErrors;
-use crate::record::display::{concept_text, has_code, observation_value, parse_date, uk_date};
+use crate::record::display::{concept_text, has_code, observation_value};
 use chrono::{NaiveDate, Utc};
+use fhir::uk::{fhir_date_text, parse_date};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use store::{FhirError, FhirResult, Repository, RequestContext};
@@ -51,8 +52,8 @@ impl Problem {
             code: crate::record::display::snomed_code(&c["code"])
                 .unwrap_or_default()
                 .to_string(),
-            onset: uk_date(c["onsetDateTime"].as_str()),
-            ended: uk_date(c["abatementDateTime"].as_str()),
+            onset: fhir_date_text(c["onsetDateTime"].as_str()),
+            ended: fhir_date_text(c["abatementDateTime"].as_str()),
             active: is_active(c),
             major: extension(c, PROBLEM_SIGNIFICANCE_EXT)
                 .is_some_and(|e| e["valueCode"] == "major"),
@@ -303,7 +304,7 @@ fn linked_entry(reference: String, r: &Value) -> LinkedEntry {
         .unwrap_or_else(|| r["resourceType"].as_str().unwrap_or("Entry").to_string());
     LinkedEntry {
         reference,
-        date: when.map(|d| uk_date(Some(d))).unwrap_or_default(),
+        date: when.map(|d| fhir_date_text(Some(d))).unwrap_or_default(),
         term: code,
         value: if r["resourceType"] == "Observation" {
             observation_value(r)

@@ -2,8 +2,8 @@
 //! is audited already, so this needs no history of its own and cannot disagree with it.
 
 use crate::fetch;
-use crate::tasks::person_name;
 use chrono::NaiveDate;
+use fhir::uk::{NhsNumber, PersonName, parse_date};
 use serde_json::Value;
 use std::collections::HashMap;
 use store::{FhirResult, Repository, RequestContext, SqlValue, TxMode};
@@ -83,24 +83,13 @@ pub fn recently_viewed(
         .filter_map(|(id, last_viewed)| {
             let patient = visible.get(&id)?;
             Some(RecentPatient {
-                name: person_name(patient).unwrap_or_else(|| "(no name recorded)".to_string()),
-                birth_date: patient["birthDate"]
-                    .as_str()
-                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
-                nhs_number: nhs_number(patient),
+                name: PersonName::banner_of(patient),
+                birth_date: patient["birthDate"].as_str().and_then(parse_date),
+                nhs_number: NhsNumber::recorded(patient),
                 id,
                 last_viewed,
             })
         })
         .take(limit)
         .collect())
-}
-
-fn nhs_number(patient: &Value) -> Option<String> {
-    patient["identifier"]
-        .as_array()?
-        .iter()
-        .find(|i| i["system"] == crate::conventions::NHS_NUMBER_SYSTEM)?["value"]
-        .as_str()
-        .map(str::to_string)
 }

@@ -14,6 +14,7 @@ use crate::conventions::reference_parts;
 use crate::fetch;
 use crate::form::FieldErrors;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use fhir::uk::PersonName;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use store::{FhirError, Repository, RequestContext, Role};
@@ -503,45 +504,6 @@ pub fn reassign(
     })
 }
 
-/// The practice's Practitioners, `(id, name)` sorted by name: whom a task can be for.
-pub fn colleagues(
-    repo: &Repository,
-    ctx: &RequestContext,
-) -> Result<Vec<(String, String)>, FhirError> {
-    let found = fetch::search(repo, ctx, "Practitioner", &[("_count", "500")])?;
-    let mut people: Vec<(String, String)> = found
-        .iter()
-        .filter(|p| p["active"] != false)
-        .filter_map(|p| Some((p["id"].as_str()?.to_string(), person_name(p)?)))
-        .collect();
-    people.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
-    Ok(people)
-}
-
-/// A person's name for lists: "Given Family" from their official (or first) name.
-pub fn person_name(resource: &Value) -> Option<String> {
-    let names = resource["name"].as_array()?;
-    let name = names
-        .iter()
-        .find(|n| n["use"] == "official")
-        .or_else(|| names.first())?;
-    if let Some(text) = name["text"].as_str().filter(|t| !t.trim().is_empty()) {
-        return Some(text.trim().to_string());
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    if let Some(prefix) = name["prefix"].as_array() {
-        parts.extend(prefix.iter().filter_map(Value::as_str));
-    }
-    if let Some(given) = name["given"].as_array() {
-        parts.extend(given.iter().filter_map(Value::as_str));
-    }
-    if let Some(family) = name["family"].as_str() {
-        parts.push(family);
-    }
-    let joined = parts.join(" ");
-    (!joined.trim().is_empty()).then(|| joined.trim().to_string())
-}
-
 // --- reading ---
 
 fn open_statuses() -> String {
@@ -572,7 +534,7 @@ fn list(
         .iter()
         .filter_map(|r| {
             let reference = format!("{}/{}", r["resourceType"].as_str()?, r["id"].as_str()?);
-            Some((reference, person_name(r)?))
+            Some((reference, PersonName::display_of(r)))
         })
         .collect();
     Ok(tasks

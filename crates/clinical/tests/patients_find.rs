@@ -73,7 +73,7 @@ fn by_nhs_number_with_or_without_spaces(store: Arc<dyn Store>) {
         assert_eq!(names(&hits), ["SMITH, Jane"], "{typed}");
         assert_eq!(hits[0].nhs_number.as_deref(), Some("943 476 5919"));
         assert_eq!(hits[0].postcode.as_deref(), Some("LS6 1AB"));
-        assert_eq!(hits[0].age, "55y");
+        assert_eq!(hits[0].age, "55 years");
     }
     let wrong = find(
         &repo,

@@ -431,10 +431,10 @@ fn roles_without_clinical_access_cannot_see_tasks(repo: Repository) {
 fn colleagues_are_listed_by_name(repo: Repository) {
     let p = practice(repo);
     let gp = staff("u-gp", Role::ClinicalPractitioner, &p.gp);
-    let names: Vec<String> = tasks::colleagues(&p.repo, &gp)
+    let names: Vec<String> = clinical::colleagues::colleagues(&p.repo, &gp)
         .unwrap()
         .into_iter()
-        .map(|(_, name)| name)
+        .map(|c| c.name)
         .collect();
     assert_eq!(names, ["Asha Jones", "Ben Patel", "Cara Evans"]);
 }

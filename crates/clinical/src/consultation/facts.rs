@@ -3,9 +3,10 @@
 //! (not before birth, the latest height for a BMI).
 
 use super::observations::HEIGHT;
-use crate::conventions::{NHS_NUMBER_SYSTEM, PROBLEM_LIST_ITEM, SNOMED};
+use crate::conventions::{PROBLEM_LIST_ITEM, SNOMED};
 use crate::fetch;
 use chrono::NaiveDate;
+use fhir::uk::{NhsNumber, PersonName, parse_date};
 use serde_json::Value;
 use store::{FhirResult, Repository, RequestContext};
 
@@ -19,7 +20,6 @@ pub struct ProblemChoice {
     pub version: i64,
 }
 
-/// A member of staff who can be given a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Colleague {
     /// Practitioner id.
@@ -73,69 +73,12 @@ pub fn patient_facts(
     )?;
     Ok(PatientFacts {
         id: patient_id.to_string(),
-        name: display_name(&patient),
-        nhs_number: nhs_number(&patient),
-        birth_date: patient["birthDate"]
-            .as_str()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        name: PersonName::banner_of(&patient),
+        nhs_number: NhsNumber::recorded(&patient),
+        birth_date: patient["birthDate"].as_str().and_then(parse_date),
         problems: problems.iter().filter_map(problem_choice).collect(),
         latest_height_cm: heights.first().and_then(height_cm),
     })
-}
-
-/// The practice's clinicians and staff with a Practitioner record, by name.
-pub fn colleagues(repo: &Repository, ctx: &RequestContext) -> FhirResult<Vec<Colleague>> {
-    let found = fetch::search(repo, ctx, "Practitioner", &[("_count", "200")])?;
-    let mut colleagues: Vec<Colleague> = found
-        .iter()
-        .filter(|p| p["active"].as_bool() != Some(false))
-        .filter_map(|p| {
-            Some(Colleague {
-                id: p["id"].as_str()?.to_string(),
-                name: display_name(p),
-            })
-        })
-        .collect();
-    colleagues.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(colleagues)
-}
-
-/// "Given Family" from the first (official) name.
-pub fn display_name(resource: &Value) -> String {
-    let names = resource["name"].as_array().cloned().unwrap_or_default();
-    let name = names
-        .iter()
-        .find(|n| n["use"] == "official")
-        .or(names.first())
-        .cloned()
-        .unwrap_or(Value::Null);
-    if let Some(text) = name["text"].as_str() {
-        return text.to_string();
-    }
-    let mut parts: Vec<String> = name["prefix"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(name["given"].as_array().into_iter().flatten())
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    if let Some(family) = name["family"].as_str() {
-        parts.push(family.to_string());
-    }
-    if parts.is_empty() {
-        "(no name)".to_string()
-    } else {
-        parts.join(" ")
-    }
-}
-
-fn nhs_number(patient: &Value) -> Option<String> {
-    patient["identifier"]
-        .as_array()?
-        .iter()
-        .find(|i| i["system"] == NHS_NUMBER_SYSTEM)?["value"]
-        .as_str()
-        .map(str::to_string)
 }
 
 fn problem_choice(condition: &Value) -> Option<ProblemChoice> {

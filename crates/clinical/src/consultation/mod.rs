@@ -18,8 +18,9 @@ pub mod form;
 pub mod observations;
 pub mod validate;
 
+pub use crate::colleagues::{Colleague, colleagues};
 pub use draft::{Draft, discard_draft, load_draft, save_draft};
-pub use facts::{Colleague, PatientFacts, ProblemChoice, colleagues, patient_facts};
+pub use facts::{PatientFacts, ProblemChoice, patient_facts};
 pub use form::ConsultationForm;
 pub use validate::{Checked, Checks, TopicProblem, ValidConsultation, validate};
 

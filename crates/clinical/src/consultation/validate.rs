@@ -3,13 +3,14 @@
 //! unusual are warnings the clinician confirms before saving.
 
 use super::attachments::{self, Attachment};
-use super::facts::{Colleague, PatientFacts};
+use super::facts::PatientFacts;
 use super::form::{
     AllergyInput, ConsultationForm, EntryInput, ImmunisationInput, TaskInput, TopicInput,
 };
 use super::observations::{
     self, DIASTOLIC, HEIGHT, ObservationKind, Plausibility, SYSTOLIC, WEIGHT,
 };
+use crate::colleagues::Colleague;
 use crate::conventions::{ENCOUNTER_TYPES, HEADINGS};
 use crate::form::FieldErrors;
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone};
@@ -270,7 +271,7 @@ fn consultation_time(
             "date",
             format!(
                 "The consultation cannot be before the patient was born ({})",
-                born.format("%-d %B %Y")
+                fhir::uk::date_text(born)
             ),
         );
         return None;

@@ -84,16 +84,6 @@ pub fn from_parts(day: &str, month: &str, year: &str, what: &str) -> Result<Naiv
         .ok_or_else(|| format!("{day:0>2}/{month:0>2}/{year} is not a real date"))
 }
 
-/// `22/10/1970`, as dates are shown in the UK.
-pub fn uk(date: NaiveDate) -> String {
-    date.format("%d/%m/%Y").to_string()
-}
-
-/// `22-Oct-1970`, the unambiguous form clinical systems show a birth date in.
-pub fn long(date: NaiveDate) -> String {
-    date.format("%d-%b-%Y").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

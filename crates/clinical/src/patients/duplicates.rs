@@ -3,12 +3,12 @@
 //! birth with a similar name or the same first name and postcode may be (registration
 //! needs "This is not the same person" ticked).
 
-use super::display;
 use super::form::ValidForm;
 use super::search::{PatientHit, hit, home_postcode};
 use crate::conventions::NHS_NUMBER_SYSTEM;
 use crate::fetch;
 use chrono::NaiveDate;
+use fhir::uk::PersonName;
 use serde_json::Value;
 use store::{FhirResult, Repository, RequestContext};
 
@@ -99,9 +99,7 @@ fn similarity(form: &ValidForm, patient: &Value) -> Option<&'static str> {
     if surnames.iter().any(|s| mine.contains(s)) {
         return Some("Same date of birth and surname");
     }
-    let first_given = display::main_name(patient)
-        .and_then(|n| n["given"][0].as_str())
-        .map(squash);
+    let first_given = PersonName::of(patient).and_then(|n| n.first_given().map(squash));
     let same_first_name =
         first_given.is_some() && first_given == form.given.first().map(|g| squash(g));
     let same_postcode = match (&form.postcode, home_postcode(patient)) {

@@ -15,7 +15,6 @@
 
 pub mod contact;
 pub mod dates;
-pub mod display;
 pub mod duplicates;
 pub mod form;
 pub mod postcode;

@@ -3,7 +3,7 @@
 
 use crate::conventions::ODS_ORGANIZATION_SYSTEM;
 use crate::fetch;
-use serde_json::Value;
+use fhir::uk::PersonName;
 use store::{FhirResult, Repository, RequestContext};
 
 /// PractitionerRole codes that make someone a GP: the SDS job role "General Medical
@@ -54,30 +54,11 @@ pub fn gps(repo: &Repository, ctx: &RequestContext) -> FhirResult<Vec<Gp>> {
         .filter_map(|p| {
             Some(Gp {
                 id: p["id"].as_str()?.to_string(),
-                name: practitioner_name(p),
+                name: PersonName::plain_of(p),
             })
         })
         .collect();
     gps.sort_by(|a, b| a.name.cmp(&b.name));
     gps.dedup_by(|a, b| a.id == b.id);
     Ok(gps)
-}
-
-/// "Dr Sarah Lindqvist": how a clinician is named to patients and colleagues.
-pub fn practitioner_name(practitioner: &Value) -> String {
-    let Some(name) = practitioner["name"].as_array().and_then(|n| n.first()) else {
-        return "(no name recorded)".to_string();
-    };
-    let words = |key: &str| -> Vec<&str> {
-        name[key]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default()
-    };
-    let mut parts = words("prefix");
-    parts.extend(words("given"));
-    if let Some(family) = name["family"].as_str() {
-        parts.push(family);
-    }
-    parts.join(" ")
 }

@@ -2,12 +2,12 @@
 //! access rules and audit trail, surnames in alphabetical order (so an exact surname
 //! comes before longer ones it starts).
 
-use super::display;
 use super::postcode;
 use super::query::{PatientQuery, QueryProblem};
-use crate::conventions::{CONFIDENTIALITY_SYSTEM, NHS_NUMBER_SYSTEM};
+use crate::conventions::CONFIDENTIALITY_SYSTEM;
 use crate::fetch;
 use chrono::NaiveDate;
+use fhir::uk::{Age, Gender, NhsNumber, PersonName};
 use serde_json::Value;
 use store::{FhirError, Repository, RequestContext};
 
@@ -18,7 +18,7 @@ pub struct PatientHit {
     /// "SMITH, John (Mr)".
     pub name: String,
     pub birth_date: Option<NaiveDate>,
-    /// "47y", "8m"; empty without a birth date.
+    /// "47 years", "8 months" ([`Age`]); empty without a birth date.
     pub age: String,
     /// "Female", "Male", "Other", "Unknown".
     pub gender: String,
@@ -88,13 +88,11 @@ pub fn hit(patient: &Value, today: NaiveDate) -> PatientHit {
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     PatientHit {
         id: patient["id"].as_str().unwrap_or_default().to_string(),
-        name: display::display_name(patient),
+        name: PersonName::banner_of(patient),
         birth_date,
-        age: birth_date
-            .map(|b| display::age(b, today))
-            .unwrap_or_default(),
-        gender: display::gender(patient["gender"].as_str().unwrap_or("unknown")).to_string(),
-        nhs_number: nhs_number(patient).map(|n| fhir::nhs_number::format(&n)),
+        age: Age::text(birth_date, today),
+        gender: Gender::text(patient["gender"].as_str().and_then(Gender::from_code)).to_string(),
+        nhs_number: NhsNumber::recorded(patient).map(|n| NhsNumber::spaced(&n)),
         postcode: if sensitive {
             None
         } else {
@@ -112,16 +110,6 @@ pub fn is_sensitive(patient: &Value) -> bool {
             .iter()
             .any(|c| c["system"] == CONFIDENTIALITY_SYSTEM && c["code"] == "R")
     })
-}
-
-/// The patient's NHS number (ten digits), if recorded.
-pub fn nhs_number(patient: &Value) -> Option<String> {
-    patient["identifier"]
-        .as_array()?
-        .iter()
-        .find(|i| i["system"] == NHS_NUMBER_SYSTEM)
-        .and_then(|i| i["value"].as_str())
-        .map(str::to_string)
 }
 
 /// The postcode of the current home address (else of the first address).

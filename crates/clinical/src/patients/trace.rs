@@ -7,6 +7,7 @@
 use super::dates;
 use super::form::RegistrationForm;
 use chrono::{Datelike, NaiveDate};
+use fhir::uk::{Gender, PersonName};
 use pds::{Pds, PdsError, PdsPatient, SearchQuery};
 use serde_json::Value;
 
@@ -213,7 +214,7 @@ fn differences(form: &RegistrationForm, patient: &Value) -> Vec<String> {
     ) && entered.format("%Y-%m-%d").to_string() != birth
     {
         let shown = NaiveDate::parse_from_str(birth, "%Y-%m-%d")
-            .map(dates::uk)
+            .map(fhir::uk::date_text)
             .unwrap_or_else(|_| "not recorded".into());
         out.push(format!("Date of birth on PDS is {shown}"));
     }
@@ -221,7 +222,7 @@ fn differences(form: &RegistrationForm, patient: &Value) -> Vec<String> {
     if !form.gender.is_empty() && form.gender != gender {
         out.push(format!(
             "Gender on PDS is {}",
-            super::display::gender(gender).to_lowercase()
+            Gender::text(Gender::from_code(gender)).to_lowercase()
         ));
     }
     out
@@ -236,7 +237,7 @@ fn filled_from(form: &RegistrationForm, found: &PdsPatient) -> RegistrationForm 
     let patient = &found.resource;
     let sensitive = is_sensitive(patient);
     let mut next = form.clone();
-    next.nhs_number = fhir::nhs_number::format(&found.nhs_number);
+    next.nhs_number = fhir::uk::NhsNumber::spaced(&found.nhs_number);
     next.nhs_verification = "01".into();
     next.pds_traced = true;
     next.sensitive = sensitive;
@@ -319,15 +320,15 @@ fn candidate(found: &PdsPatient) -> Candidate {
     let patient = &found.resource;
     let sensitive = is_sensitive(patient);
     let name = pds_name(patient)
-        .map(|n| super::display::display_name(&serde_json::json!({"name": [n]})))
-        .unwrap_or_else(|| "(no name recorded)".into());
+        .map(|n| PersonName::from_json(n).banner())
+        .unwrap_or_else(|| fhir::uk::NO_NAME.into());
     Candidate {
         nhs_number: found.nhs_number.clone(),
         name,
         birth_date: patient["birthDate"]
             .as_str()
             .and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok()),
-        gender: super::display::gender(patient["gender"].as_str().unwrap_or("unknown")).into(),
+        gender: Gender::text(patient["gender"].as_str().and_then(Gender::from_code)).into(),
         postcode: if sensitive {
             None
         } else {

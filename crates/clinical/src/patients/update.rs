@@ -12,10 +12,11 @@ pub mod pds_push;
 use super::contact::{self, Given};
 use super::form::ContactMethod;
 use super::practice;
-use super::search::{is_sensitive, nhs_number};
+use super::search::is_sensitive;
 use crate::conventions::{CONTACT_PREFERENCE_EXT, NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION_EXT};
 use crate::fetch;
 use crate::form::FieldErrors;
+use fhir::uk::NhsNumber;
 use serde_json::{Value, json};
 use store::{FhirError, Repository, RequestContext};
 
@@ -161,7 +162,7 @@ fn details_of(patient_id: &str, patient: &Value, version: i64) -> Details {
         patient_id: patient_id.to_string(),
         version,
         sensitive,
-        nhs_number: nhs_number(patient),
+        nhs_number: NhsNumber::recorded(patient),
         verification: verification(patient),
         form,
     }

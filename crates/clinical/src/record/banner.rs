@@ -1,9 +1,10 @@
 //! The patient banner: who this is, at a glance, on every patient page.
 
-use super::display::{concept_text, has_code, parse_date, uk_date};
-use crate::conventions::{CONFIDENTIALITY_SYSTEM, FLAG_CATEGORY_SYSTEM, NHS_NUMBER_SYSTEM};
+use super::display::{concept_text, has_code};
+use crate::conventions::{CONFIDENTIALITY_SYSTEM, FLAG_CATEGORY_SYSTEM};
 use crate::fetch;
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
+use fhir::uk::{Age, Gender, NhsNumber, PersonName, fhir_date_text, parse_date};
 use serde_json::Value;
 use store::{FhirError, FhirResult, Repository, RequestContext};
 
@@ -22,7 +23,8 @@ pub struct Banner {
     pub name: String,
     /// `12-Mar-1970`, or `""` if not recorded.
     pub born: String,
-    /// `54 years`, `14 months`, `3 weeks`, `5 days` (at death for a deceased patient).
+    /// `54 years`, `14 months`, `5 weeks`, `12 days` ([`Age`]; at death for a deceased
+    /// patient).
     pub age: String,
     /// `943 476 5919`, or `None` if the patient has no NHS number.
     pub nhs_number: Option<String>,
@@ -113,18 +115,18 @@ fn banner_of(
     let birth = patient["birthDate"].as_str().and_then(parse_date);
     let death_text = patient["deceasedDateTime"].as_str();
     let deceased = match (death_text, patient["deceasedBoolean"].as_bool()) {
-        (Some(d), _) => Some(uk_date(Some(d))),
+        (Some(d), _) => Some(fhir_date_text(Some(d))),
         (None, Some(true)) => Some(String::new()),
         _ => None,
     };
     let age_on = death_text.and_then(parse_date).unwrap_or(today);
     Banner {
         patient_id: patient["id"].as_str().unwrap_or_default().to_string(),
-        name: display_name(patient),
-        born: uk_date(patient["birthDate"].as_str()),
-        age: birth.map(|b| age_text(b, age_on)).unwrap_or_default(),
-        nhs_number: nhs_number(patient).map(|n| spaced_nhs_number(&n)),
-        gender: gender_text(patient["gender"].as_str()),
+        name: PersonName::banner_of(patient),
+        born: fhir_date_text(patient["birthDate"].as_str()),
+        age: Age::text(birth, age_on),
+        nhs_number: NhsNumber::recorded(patient).map(|n| NhsNumber::spaced(&n)),
+        gender: Gender::text(patient["gender"].as_str().and_then(Gender::from_code)).to_string(),
         deceased,
         alerts,
         allergies,
@@ -132,93 +134,6 @@ fn banner_of(
         sensitive: is_sensitive(patient),
         break_glass: ctx.access.break_glass.is_some(),
     }
-}
-
-/// `SMITH, John Paul (Mr)`: the official (else first) name.
-pub fn display_name(patient: &Value) -> String {
-    let names = patient["name"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-    let Some(name) = names
-        .iter()
-        .find(|n| n["use"] == "official")
-        .or_else(|| names.first())
-    else {
-        return "Name not recorded".to_string();
-    };
-    let words = |key: &str| -> Vec<String> {
-        name[key]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let family = name["family"].as_str().unwrap_or("").to_uppercase();
-    let given = words("given").join(" ");
-    let prefix = words("prefix").join(" ");
-    let mut out = match (family.is_empty(), given.is_empty()) {
-        (false, false) => format!("{family}, {given}"),
-        (false, true) => family,
-        (true, _) => given,
-    };
-    if !prefix.is_empty() {
-        out.push_str(&format!(" ({prefix})"));
-    }
-    out
-}
-
-/// Age as a clinician says it: years from 2, months under 2, weeks under 2 months
-/// (roughly), days under a week.
-pub fn age_text(birth: NaiveDate, on: NaiveDate) -> String {
-    if on < birth {
-        return String::new();
-    }
-    let days = (on - birth).num_days();
-    let mut months = (on.year() - birth.year()) * 12 + on.month() as i32 - birth.month() as i32;
-    if on.day() < birth.day() {
-        months -= 1;
-    }
-    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-    if months >= 24 {
-        plural(i64::from(months / 12), "year")
-    } else if months >= 2 {
-        plural(i64::from(months), "month")
-    } else if days >= 7 {
-        plural(days / 7, "week")
-    } else {
-        plural(days, "day")
-    }
-}
-
-fn nhs_number(patient: &Value) -> Option<String> {
-    patient["identifier"]
-        .as_array()?
-        .iter()
-        .find(|i| i["system"] == NHS_NUMBER_SYSTEM)
-        .and_then(|i| i["value"].as_str())
-        .map(str::to_string)
-}
-
-/// `9434765919` as `943 476 5919` (anything else is shown as it is).
-pub fn spaced_nhs_number(number: &str) -> String {
-    let digits: String = number.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() == 10 && digits.chars().all(|c| c.is_ascii_digit()) {
-        format!("{} {} {}", &digits[..3], &digits[3..6], &digits[6..])
-    } else {
-        number.to_string()
-    }
-}
-
-fn gender_text(gender: Option<&str>) -> String {
-    match gender {
-        Some("male") => "Male",
-        Some("female") => "Female",
-        Some("other") => "Other",
-        Some("unknown") => "Unknown",
-        _ => "Not recorded",
-    }
-    .to_string()
 }
 
 fn is_sensitive(patient: &Value) -> bool {
@@ -248,7 +163,7 @@ fn active_alert(flag: &Value, today: NaiveDate) -> Option<BannerAlert> {
             .unwrap_or(0),
         category: flag_category(flag),
         text: concept_text(&flag["code"]),
-        ends: uk_date(end),
+        ends: fhir_date_text(end),
     })
 }
 
@@ -295,30 +210,4 @@ fn allergies_at_a_glance<'a>(records: impl Iterator<Item = &'a Value>) -> (Vec<S
         "Allergies not recorded"
     };
     (allergies, note.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn day(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    #[test]
-    fn ages_in_years_months_weeks_and_days() {
-        assert_eq!(age_text(day("1970-03-12"), day("2024-03-11")), "53 years");
-        assert_eq!(age_text(day("1970-03-12"), day("2024-03-12")), "54 years");
-        assert_eq!(age_text(day("2023-01-20"), day("2024-03-12")), "13 months");
-        assert_eq!(age_text(day("2024-02-01"), day("2024-03-12")), "5 weeks");
-        assert_eq!(age_text(day("2024-03-10"), day("2024-03-12")), "2 days");
-        assert_eq!(age_text(day("2024-03-11"), day("2024-03-12")), "1 day");
-    }
-
-    #[test]
-    fn nhs_numbers_are_spaced_three_three_four() {
-        assert_eq!(spaced_nhs_number("9434765919"), "943 476 5919");
-        assert_eq!(spaced_nhs_number("943 476 5919"), "943 476 5919");
-        assert_eq!(spaced_nhs_number("12345"), "12345");
-    }
 }

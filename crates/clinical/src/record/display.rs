@@ -1,28 +1,9 @@
-//! How record content reads on screen: dates in the UK style, codeable concepts by
-//! their words, values with their units. Pure functions over the stored JSON.
+//! How record content reads on screen: codeable concepts by their words, values with
+//! their units (dates, names, ages and NHS numbers: [`fhir::uk`]). Pure functions over
+//! the stored JSON.
 
 use crate::conventions::SNOMED;
-use chrono::NaiveDate;
 use serde_json::Value;
-
-/// `12-Mar-1970` for a FHIR date or dateTime (its date part); `""` when absent or bad.
-pub fn uk_date(fhir_date: Option<&str>) -> String {
-    fhir_date
-        .and_then(parse_date)
-        .map(|d| d.format("%d-%b-%Y").to_string())
-        .unwrap_or_default()
-}
-
-/// The calendar date of a FHIR date or dateTime (a year or year-month is its first day).
-pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    let day = text.get(..10).unwrap_or(text);
-    match day.len() {
-        10 => NaiveDate::parse_from_str(day, "%Y-%m-%d").ok(),
-        7 => NaiveDate::parse_from_str(&format!("{day}-01"), "%Y-%m-%d").ok(),
-        4 => NaiveDate::parse_from_str(&format!("{day}-01-01"), "%Y-%m-%d").ok(),
-        _ => None,
-    }
-}
 
 /// The words of a CodeableConcept: its text, else the SNOMED CT display, else any display.
 pub fn concept_text(concept: &Value) -> String {
@@ -129,15 +110,6 @@ pub fn blood_pressure_values(obs: &Value) -> Option<(String, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn dates_read_the_uk_way() {
-        assert_eq!(uk_date(Some("1970-03-12")), "12-Mar-1970");
-        assert_eq!(uk_date(Some("2024-11-02T09:30:00Z")), "02-Nov-2024");
-        assert_eq!(uk_date(Some("1999")), "01-Jan-1999");
-        assert_eq!(uk_date(Some("nonsense")), "");
-        assert_eq!(uk_date(None), "");
-    }
 
     #[test]
     fn values_read_with_units() {

@@ -4,12 +4,13 @@
 //! topics' heading Lists with what they list. Consultations recorded without Lists
 //! (imported ones, say) take a third search, for the entries that point at them.
 
-use super::display::{concept_text, has_code, observation_value, uk_date};
+use super::display::{concept_text, has_code, observation_value};
 use crate::conventions::{
     CONSULTATION_LIST, HEADINGS, RELATED_PROBLEM_HEADER_EXT, TOPIC_LIST, reference_parts,
 };
 use crate::fetch;
 use crate::problems::Problem;
+use fhir::uk::{PersonName, fhir_date_time_text};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use store::{FhirResult, Repository, RequestContext};
@@ -361,16 +362,18 @@ fn consultation(enc: &Value, found: &Index) -> Consultation {
     let id = enc["id"].as_str().unwrap_or_default().to_string();
     let enc_ref = format!("Encounter/{id}");
     let start = start_of(enc);
-    let date = match start.get(11..16) {
-        Some(time) => format!("{} {time}", uk_date(Some(start))),
-        None => uk_date(Some(start)),
-    };
+    let date = fhir_date_time_text(Some(start));
     let clinician = enc["participant"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|p| p["individual"]["reference"].as_str())
-        .find_map(|r| found.get(r).map(practitioner_name).or(Some(String::new())))
+        .find_map(|r| {
+            found
+                .get(r)
+                .map(PersonName::plain_of)
+                .or(Some(String::new()))
+        })
         .unwrap_or_default();
     let mut listed = HashSet::new();
     let mut topics = Vec::new();
@@ -502,27 +505,6 @@ fn entry(reference: &str, r: &Value) -> Entry {
         value,
         text: note.to_string(),
     }
-}
-
-fn practitioner_name(p: &Value) -> String {
-    let name = &p["name"][0];
-    if let Some(text) = name["text"].as_str() {
-        return text.to_string();
-    }
-    let part = |k: &str| -> Vec<&str> {
-        name[k]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect()
-    };
-    let words: Vec<&str> = part("prefix")
-        .into_iter()
-        .chain(part("given"))
-        .chain(name["family"].as_str())
-        .collect();
-    words.join(" ")
 }
 
 /// The consultations about a problem (or any episode of it): where a topic names it,

@@ -7,11 +7,12 @@
 //! a receptionist's page simply has no clinical sections.
 
 use super::banner::{allergy_is_active, is_no_known_allergy};
-use super::display::{concept_text, has_code, uk_date};
+use super::display::{concept_text, has_code};
 use super::trend::{Trend, trend_of};
 use crate::conventions::SNOMED;
 use crate::fetch;
 use crate::problems::{self, Problem};
+use fhir::uk::fhir_date_text;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::mpsc::Receiver;
@@ -206,7 +207,7 @@ fn medication(
                 .as_str()
                 .unwrap_or("")
                 .to_string(),
-            last_issued: uk_date(m["authoredOn"].as_str()),
+            last_issued: fhir_date_text(m["authoredOn"].as_str()),
         })
         .collect())
 }
@@ -246,7 +247,7 @@ fn allergy_lines(found: &[Value]) -> Vec<AllergyLine> {
                     .or_else(|| a["criticality"].as_str().map(|_| ""))
                     .unwrap_or("")
                     .to_string(),
-                recorded: uk_date(a["recordedDate"].as_str()),
+                recorded: fhir_date_text(a["recordedDate"].as_str()),
             }
         })
         .collect()
@@ -313,7 +314,7 @@ fn immunisations(
         .filter(|i| seen.insert(concept_text(&i["vaccineCode"])))
         .map(|i| ImmunisationLine {
             vaccine: concept_text(&i["vaccineCode"]),
-            date: uk_date(i["occurrenceDateTime"].as_str()),
+            date: fhir_date_text(i["occurrenceDateTime"].as_str()),
             dose: i["protocolApplied"][0]["doseNumberPositiveInt"]
                 .as_number()
                 .map(|n| format!("dose {n}"))
@@ -357,7 +358,7 @@ fn appointments(
 
 /// `12-Mar-2026 09:30` (as written: the store keeps the time the booking gave).
 fn appointment_time(start: Option<&str>) -> String {
-    let date = uk_date(start);
+    let date = fhir_date_text(start);
     match start.and_then(|s| s.get(11..16)) {
         Some(time) => format!("{date} {time}"),
         None => date,

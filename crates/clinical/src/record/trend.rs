@@ -2,7 +2,8 @@
 //! the direction of the last change, and the points of a tiny sparkline (with a text
 //! alternative, so the trend never lives only in a picture).
 
-use super::display::{blood_pressure_values, number_text, observation_value, uk_date};
+use super::display::{blood_pressure_values, number_text, observation_value};
+use fhir::uk::fhir_date_text;
 use serde_json::Value;
 
 /// How many earlier readings are listed, and how many points the sparkline draws.
@@ -39,7 +40,7 @@ pub fn trend_of(label: &str, readings: &[&Value]) -> Option<Trend> {
     let newest = readings.first()?;
     let reading = |o: &Value| Reading {
         value: observation_value(o),
-        date: uk_date(o["effectiveDateTime"].as_str()),
+        date: fhir_date_text(o["effectiveDateTime"].as_str()),
     };
     let latest = reading(newest);
     let previous: Vec<Reading> = readings

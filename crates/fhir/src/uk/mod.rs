@@ -19,7 +19,7 @@ mod patient;
 
 pub use age::{Age, AgeUnit};
 pub use dates::{date_text, date_time_text, fhir_date_text, fhir_date_time_text, parse_date};
-pub use name::PersonName;
+pub use name::{NO_NAME, PersonName};
 pub use nhs::{NhsNumber, VERIFICATION_EXTENSION, VERIFICATION_SYSTEM, Verification};
 pub use patient::{Gender, PatientView, Telecom};
 

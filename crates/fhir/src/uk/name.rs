@@ -108,6 +108,17 @@ impl PersonName {
             .unwrap_or_else(|| NO_NAME.to_string())
     }
 
+    /// How a resource's person is named in lists: a Patient surname first
+    /// ([`PersonName::banner`]), anyone else (colleagues) in reading order
+    /// ([`PersonName::plain`]).
+    pub fn display_of(resource: &Value) -> String {
+        if resource["resourceType"] == "Patient" {
+            Self::banner_of(resource)
+        } else {
+            Self::plain_of(resource)
+        }
+    }
+
     /// [`PersonName::plain`] of a resource's preferred name, or [`NO_NAME`].
     pub fn plain_of(resource: &Value) -> String {
         Self::of(resource)
@@ -159,6 +170,11 @@ mod tests {
             "Practice Nurse"
         );
         assert_eq!(PersonName::plain_of(&json!({"name": []})), NO_NAME);
+        let patient =
+            json!({"resourceType": "Patient", "name": [{"family": "Smith", "given": ["Ann"]}]});
+        assert_eq!(PersonName::display_of(&patient), "SMITH, Ann");
+        let gp = json!({"resourceType": "Practitioner", "name": [{"family": "Smith", "given": ["Ann"]}]});
+        assert_eq!(PersonName::display_of(&gp), "Ann Smith");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Local, NaiveDate};
 use clinical::{fetch, recent, tasks};
+use fhir::uk::{NhsNumber, PersonName, date_text};
 use serde_json::Value;
 use std::collections::HashMap;
 use store::{FhirError, Repository, RequestContext};
@@ -117,14 +118,11 @@ fn load(
         recent::recently_viewed(repo, ctx, user_id, RECENT_LIMIT)?
             .into_iter()
             .map(|p| RecentRow {
-                born: p
-                    .birth_date
-                    .map(|d| d.format("%-d %b %Y").to_string())
-                    .unwrap_or_default(),
+                born: p.birth_date.map(date_text).unwrap_or_default(),
                 nhs_number: p
                     .nhs_number
                     .as_deref()
-                    .map(spaced_nhs_number)
+                    .map(NhsNumber::spaced)
                     .unwrap_or_default(),
                 id: p.id,
                 name: p.name,
@@ -170,7 +168,7 @@ fn todays_appointments(
     let names: HashMap<String, String> = included
         .iter()
         .filter(|r| r["resourceType"] == "Patient")
-        .filter_map(|r| Some((r["id"].as_str()?.to_string(), tasks::person_name(r)?)))
+        .filter_map(|r| Some((r["id"].as_str()?.to_string(), PersonName::banner_of(r))))
         .collect();
     Ok(appointments
         .iter()
@@ -210,25 +208,10 @@ fn appointment_row(appointment: &Value, names: &HashMap<String, String>) -> Appo
     }
 }
 
-/// An NHS number as people read it: 3-3-4 digits.
-pub fn spaced_nhs_number(number: &str) -> String {
-    if number.len() == 10 && number.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{} {} {}", &number[..3], &number[3..6], &number[6..])
-    } else {
-        number.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn nhs_numbers_read_in_three_groups() {
-        assert_eq!(spaced_nhs_number("9434765919"), "943 476 5919");
-        assert_eq!(spaced_nhs_number("12345"), "12345");
-    }
 
     #[test]
     fn an_appointment_row_names_its_patient() {

@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use chrono::{Local, NaiveDate};
 use clinical::tasks::{self, Action, Priority, TaskError, TaskInput, TaskStatus, TaskSummary};
 use clinical::{FieldError, FieldErrors};
+use fhir::uk::{PersonName, date_text, parse_date};
 use store::FhirError;
 
 pub fn routes() -> Router<AppState> {
@@ -75,7 +76,7 @@ impl From<&TaskSummary> for TaskRow {
             version: t.version,
             description: t.description.clone(),
             short_description,
-            due: t.due.map(long_date).unwrap_or_default(),
+            due: t.due.map(date_text).unwrap_or_default(),
             overdue: t.overdue,
             urgent: t.priority == Priority::Urgent,
             open: t.status.is_open(),
@@ -93,16 +94,12 @@ impl From<&TaskSummary> for TaskRow {
             set_on: t
                 .authored_on
                 .as_deref()
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .map(long_date)
+                .and_then(parse_date)
+                .map(date_text)
                 .unwrap_or_default(),
             notes: t.notes.clone(),
         }
     }
-}
-
-fn long_date(date: NaiveDate) -> String {
-    date.format("%-d %b %Y").to_string()
 }
 
 fn today() -> NaiveDate {
@@ -117,13 +114,16 @@ pub struct Colleague {
     pub selected: bool,
 }
 
-fn colleague_options(people: Vec<(String, String)>, selected: &str) -> Vec<Colleague> {
+fn colleague_options(
+    people: Vec<clinical::colleagues::Colleague>,
+    selected: &str,
+) -> Vec<Colleague> {
     people
         .into_iter()
-        .map(|(id, name)| Colleague {
-            selected: id == selected,
-            id,
-            name,
+        .map(|c| Colleague {
+            selected: c.id == selected,
+            id: c.id,
+            name: c.name,
         })
         .collect()
 }
@@ -250,11 +250,11 @@ async fn new_page(
     let ctx = staff.ctx.clone();
     let patient = typed.patient.clone();
     let loaded = with_repo(state, move |repo| {
-        let people = tasks::colleagues(repo, &ctx)?;
+        let people = clinical::colleagues::colleagues(repo, &ctx)?;
         let patient_name = match patient.as_str() {
             "" => None,
             id => match clinical::fetch::read(repo, &ctx, "Patient", id) {
-                Ok((p, _)) => tasks::person_name(&p),
+                Ok((p, _)) => Some(PersonName::banner_of(&p)),
                 Err(FhirError::NotFound(_) | FhirError::Gone(_)) => None,
                 Err(e) => return Err(e),
             },
@@ -389,7 +389,7 @@ async fn show_page(
     let task_id = id.to_string();
     let loaded = with_repo(state, move |repo| {
         let task = tasks::get(repo, &ctx, &task_id, today())?;
-        let people = tasks::colleagues(repo, &ctx)?;
+        let people = clinical::colleagues::colleagues(repo, &ctx)?;
         Ok::<_, FhirError>((task, people))
     })
     .await;
@@ -403,7 +403,7 @@ async fn show_page(
     // The reassign list leaves out the current owner.
     let people = people
         .into_iter()
-        .filter(|(id, _)| *id != task.owner_id)
+        .filter(|c| c.id != task.owner_id)
         .collect();
     let page = ShowPage {
         chrome: Chrome::new(staff, "Task", Section::Tasks),

@@ -81,7 +81,7 @@ fn restored_notice(draft: &Draft) -> String {
     } else {
         format!(
             "Restored your unsaved draft from {}",
-            saved.format("%-d %B %Y at %H:%M")
+            fhir::uk::date_time_text(&saved)
         )
     }
 }

@@ -11,7 +11,6 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use clinical::patients::dates;
 use clinical::patients::search::{FindError, PatientHit, find};
 
 /// The most results listed: beyond that the search needs narrowing.
@@ -36,7 +35,7 @@ impl From<&PatientHit> for Row {
         Row {
             id: h.id.clone(),
             name: h.name.clone(),
-            born: h.birth_date.map(dates::long).unwrap_or_default(),
+            born: h.birth_date.map(fhir::uk::date_text).unwrap_or_default(),
             age: h.age.clone(),
             gender: h.gender.clone(),
             nhs_number: h.nhs_number.clone().unwrap_or_default(),

@@ -50,9 +50,9 @@ impl From<&Candidate> for CandidateRow {
     fn from(c: &Candidate) -> CandidateRow {
         CandidateRow {
             nhs_number: c.nhs_number.clone(),
-            nhs_number_display: fhir::nhs_number::format(&c.nhs_number),
+            nhs_number_display: fhir::uk::NhsNumber::spaced(&c.nhs_number),
             name: c.name.clone(),
-            born: c.birth_date.map(dates::long).unwrap_or_default(),
+            born: c.birth_date.map(fhir::uk::date_text).unwrap_or_default(),
             gender: c.gender.clone(),
             postcode: if c.sensitive {
                 "Not shown".into()
@@ -78,7 +78,11 @@ impl From<&PossibleDuplicate> for DuplicateRow {
         DuplicateRow {
             id: d.patient.id.clone(),
             name: d.patient.name.clone(),
-            born: d.patient.birth_date.map(dates::long).unwrap_or_default(),
+            born: d
+                .patient
+                .birth_date
+                .map(fhir::uk::date_text)
+                .unwrap_or_default(),
             nhs_number: d.patient.nhs_number.clone().unwrap_or_default(),
             reason: d.reason.clone(),
         }
@@ -162,7 +166,7 @@ pub async fn submit(State(state): State<AppState>, staff: Staff, body: Bytes) ->
     let mut form = read_form(&fields);
     // "Use this number" on a PDS result traces again with that number.
     if let Some(number) = fields.get("use_nhs_number") {
-        form.nhs_number = fhir::nhs_number::format(number);
+        form.nhs_number = fhir::uk::NhsNumber::spaced(number);
         return traced(&state, &staff, form).await;
     }
     if fields.get("action") == Some("trace") {
