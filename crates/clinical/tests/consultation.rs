@@ -333,7 +333,7 @@ fn impossible_dates_are_refused(repo: Repository) {
     form.date = "1959-01-01T10:00".into();
     assert_eq!(
         f.check(&form).unwrap_err().get("date"),
-        Some("The consultation cannot be before the patient was born (1 May 1960)")
+        Some("The consultation cannot be before the patient was born (01-May-1960)")
     );
     form.date = "2024-02-30T10:00".into();
     assert!(f.check(&form).unwrap_err().get("date").is_some());

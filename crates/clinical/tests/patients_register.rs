@@ -394,7 +394,7 @@ fn a_confirmed_number_is_verified_and_fills_the_form() {
     let TraceOutcome::Mismatch { differences } = &outcome else {
         panic!("{outcome:?}")
     };
-    assert_eq!(differences, &["Date of birth on PDS is 10/12/1985"]);
+    assert_eq!(differences, &["Date of birth on PDS is 10-Dec-1985"]);
     assert_eq!(outcome.apply(&wrong).nhs_verification, "05");
 }
 

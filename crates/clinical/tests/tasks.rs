@@ -184,7 +184,7 @@ fn a_task_reaches_its_owners_inbox_and_the_senders_sent_list(repo: Repository) {
     assert_eq!(task.status, TaskStatus::Requested);
     assert_eq!(
         task.patient.as_ref().unwrap().name.as_deref(),
-        Some("Ann Smith")
+        Some("SMITH, Ann")
     );
     assert_eq!(
         task.requester.as_ref().unwrap().name.as_deref(),
@@ -727,7 +727,7 @@ fn recent_patients_are_distinct_newest_first_and_only_the_users_own(repo: Reposi
 
     let recent = recently_viewed(&p.repo, &gp, "u-gp", 10).unwrap();
     let names: Vec<&str> = recent.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["Carl Brown", "Dee Clark", "Ann Smith"]);
+    assert_eq!(names, ["BROWN, Carl", "CLARK, Dee", "SMITH, Ann"]);
     assert_eq!(recent[0].birth_date, NaiveDate::from_ymd_opt(1970, 1, 2));
 
     let two = recently_viewed(&p.repo, &gp, "u-gp", 2).unwrap();
