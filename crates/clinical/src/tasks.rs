@@ -528,8 +528,11 @@ fn list(
         ("_include", "Task:owner"),
         ("_include", "Task:requester"),
     ]);
-    let bundle = fetch::search_bundle(repo, ctx, "Task", &all)?;
-    let (tasks, included) = fetch::split(bundle);
+    let searched = repo.find(ctx, "Task", &all)?;
+    let store::Found {
+        matches: tasks,
+        included,
+    } = searched;
     let names: HashMap<String, String> = included
         .iter()
         .filter_map(|r| {

@@ -206,7 +206,7 @@ fn a_refused_registration_writes_nothing() {
     let mut broken = transaction(&valid, &org, &keys);
     broken["entry"][1]["resource"]["status"] = json!("not-a-status");
     let ctx = staff(Role::ClinicalPractitioner);
-    assert!(repo.bundle(&ctx, broken, clinical::fetch::BASE).is_err());
+    assert!(repo.bundle(&ctx, broken, "http://localhost/fhir").is_err());
     assert_eq!(count(&repo, "Patient"), 0);
     assert_eq!(count(&repo, "EpisodeOfCare"), 0);
 }

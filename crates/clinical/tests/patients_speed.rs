@@ -72,7 +72,7 @@ fn find_a_patient_at_practice_scale() {
         repo.bundle(
             &system(),
             json!({"resourceType": "Bundle", "type": "batch", "entry": entries}),
-            clinical::fetch::BASE,
+            "http://localhost/fhir",
         )
         .expect("loaded");
     }

@@ -116,7 +116,7 @@ fn load_long_record(repo: &Repository, nhs: &str, years: i64) -> String {
         .bundle(
             &system(),
             sample::long_record(nhs, years),
-            clinical::fetch::BASE,
+            "http://localhost/fhir",
         )
         .expect("the sample record loads");
     // Fresh planner statistics, as after any bulk load (PostgreSQL otherwise plans for
@@ -685,7 +685,7 @@ fn consultation_about(repo: &Repository, patient: &str, problem: &str, day: &str
         .map(|(id, r)| json!({"fullUrl": urn(*id), "resource": r,
             "request": {"method": "POST", "url": r["resourceType"]}}))
         .collect::<Vec<_>>()});
-    repo.bundle(&system(), bundle, clinical::fetch::BASE)
+    repo.bundle(&system(), bundle, "http://localhost/fhir")
         .expect("the consultation is recorded");
 }
 

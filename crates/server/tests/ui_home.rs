@@ -136,7 +136,7 @@ async fn home_lists_my_tasks_and_the_patients_i_opened() {
     assert_eq!(new.status, StatusCode::OK);
     let page = new.text();
     assert!(
-        page.contains("Ann Smith") && page.contains("Nurse Demo"),
+        page.contains("SMITH, Ann") && page.contains("Nurse Demo"),
         "{page}"
     );
     let csrf = csrf_of(&page);
@@ -157,7 +157,7 @@ async fn home_lists_my_tasks_and_the_patients_i_opened() {
     let home = gp.get("/").await.text();
     let recent = section(&home, "Recently viewed patients");
     assert!(
-        recent.contains(&format!("href=\"/patients/{patient}\">Ann Smith</a>")),
+        recent.contains(&format!("href=\"/patients/{patient}\">SMITH, Ann</a>")),
         "{recent}"
     );
     assert!(recent.contains("943 476 5919"), "{recent}");
@@ -171,7 +171,7 @@ async fn home_lists_my_tasks_and_the_patients_i_opened() {
         "{tasks}"
     );
     assert!(
-        tasks.contains("Urgent") && tasks.contains("Ann Smith"),
+        tasks.contains("Urgent") && tasks.contains("SMITH, Ann"),
         "{tasks}"
     );
     assert!(tasks.contains("From Clinical Practitioner Demo"), "{tasks}");

@@ -163,11 +163,7 @@ pub(crate) fn process(
     let responses = if kind == "batch" {
         batch(repo, ctx, raw_entries, base_url)
     } else {
-        let mut entries = Vec::with_capacity(raw_entries.len());
-        for (i, e) in raw_entries.into_iter().enumerate() {
-            entries.push(parse_entry(e, base_url).map_err(|err| at_entry(i, err))?);
-        }
-        transaction(repo, ctx, entries, base_url)?
+        transaction(repo, ctx, parse_entries(raw_entries, base_url)?, base_url)?.0
     };
     Ok(json!({
         "resourceType": "Bundle",
@@ -176,6 +172,52 @@ pub(crate) fn process(
         "link": [{"relation": "self", "url": base_url}],
         "entry": responses,
     }))
+}
+
+fn parse_entries(raw_entries: Vec<Value>, base_url: &str) -> FhirResult<Vec<Entry>> {
+    let mut entries = Vec::with_capacity(raw_entries.len());
+    for (i, e) in raw_entries.into_iter().enumerate() {
+        entries.push(parse_entry(e, base_url).map_err(|err| at_entry(i, err))?);
+    }
+    Ok(entries)
+}
+
+/// What one entry of a transaction wrote (or found, for a conditional create that
+/// matched): for services inside OpenGP, which need the ids, not a response Bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub rtype: String,
+    pub id: String,
+    pub version: i64,
+    /// A new resource (201), rather than an update or an existing match (200).
+    pub created: bool,
+}
+
+impl Written {
+    fn of(v: &ResourceVersion, created: bool) -> Written {
+        Written {
+            rtype: v.rtype.clone(),
+            id: v.id.clone(),
+            version: v.version,
+            created,
+        }
+    }
+
+    /// `Type/id`.
+    pub fn reference(&self) -> String {
+        format!("{}/{}", self.rtype, self.id)
+    }
+}
+
+/// Runs a transaction given as its entries (a Bundle's `entry` array, relative URLs)
+/// and says per entry what it wrote (`None` for a delete, read or search).
+pub(crate) fn process_entries(
+    repo: &Repository,
+    ctx: &RequestContext,
+    raw_entries: Vec<Value>,
+) -> FhirResult<Vec<Option<Written>>> {
+    let entries = parse_entries(raw_entries, "")?;
+    Ok(transaction(repo, ctx, entries, "")?.1)
 }
 
 fn parse_entry(entry: Value, base_url: &str) -> FhirResult<Entry> {
@@ -526,7 +568,7 @@ fn transaction(
     ctx: &RequestContext,
     mut entries: Vec<Entry>,
     base_url: &str,
-) -> FhirResult<Vec<Value>> {
+) -> FhirResult<(Vec<Value>, Vec<Option<Written>>)> {
     // Everything that needs no database happens before the transaction opens.
     let checked = crate::parallel::map(entries.iter().collect(), check_entry);
     if let Some((i, err)) = checked
@@ -572,7 +614,7 @@ fn transaction(
         )
     });
 
-    let mut responses = repo.write_tx(ctx, if_match_given, |w| {
+    let (mut responses, written) = repo.write_tx(ctx, if_match_given, |w| {
         w.audit_as_one = Some("transaction");
         let mut run = TransactionRun {
             w,
@@ -580,10 +622,11 @@ fn transaction(
             entries: &entries,
             targets: vec![None; entries.len()],
             responses: vec![None; entries.len()],
+            written: vec![None; entries.len()],
             refs: HashMap::new(),
         };
         run.execute(&order, &post_ids, resources.clone())?;
-        Ok(run.responses)
+        Ok((run.responses, run.written))
     })?;
 
     // Searches and history after the commit: they see the writes.
@@ -597,10 +640,11 @@ fn transaction(
             );
         }
     }
-    Ok(responses
+    let responses = responses
         .into_iter()
         .map(|r| r.unwrap_or(Value::Null))
-        .collect())
+        .collect();
+    Ok((responses, written))
 }
 
 /// Refuses a transaction entry `ctx` may not perform (searches and history are checked
@@ -674,6 +718,7 @@ struct TransactionRun<'a, 'w, 'tx> {
     /// The `Type/id` each write entry resolved to (None: nothing to write).
     targets: Vec<Option<(String, String)>>,
     responses: Vec<Option<Value>>,
+    written: Vec<Option<Written>>,
     /// fullUrl (`urn:uuid:...`) → `Type/id`.
     refs: HashMap<String, String>,
 }
@@ -732,6 +777,10 @@ impl TransactionRun<'_, '_, '_> {
                             .update_from(cur, &rtype, &id, body, *if_match, "PUT")
                             .map_err(|e| at_entry(i, e))?;
                         self.responses[i] = Some(write_response(self.base_url, &outcome));
+                        self.written[i] = Some(Written::of(
+                            &outcome.resource,
+                            outcome.kind == WriteKind::Created,
+                        ));
                     }
                 }
                 _ => {}
@@ -740,6 +789,7 @@ impl TransactionRun<'_, '_, '_> {
         let created = self.w.insert_new(new)?;
         for (i, v) in new_entries.into_iter().zip(created) {
             self.responses[i] = Some(version_response(self.base_url, &v, 201));
+            self.written[i] = Some(Written::of(&v, true));
         }
         for &i in order {
             let read = match &self.entries[i].op {
@@ -797,6 +847,7 @@ impl TransactionRun<'_, '_, '_> {
                     Some(existing) => {
                         self.refs_insert(entry, existing.reference());
                         self.responses[i] = Some(version_response(self.base_url, &existing, 200));
+                        self.written[i] = Some(Written::of(&existing, false));
                         return Ok(());
                     }
                     None => (rtype.clone(), write::new_id()),

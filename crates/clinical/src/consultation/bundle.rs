@@ -124,7 +124,6 @@ pub fn transaction(c: &ValidConsultation, problems: &[ExistingProblem], who: Aut
                 if let Some(problem) = problems.iter().find(|p| &p.id == id) {
                     let body = link_entries(&problem.body, &related);
                     b.entries.push(json!({
-                        "fullUrl": format!("{}/Condition/{id}", crate::fetch::BASE),
                         "resource": body,
                         "request": {"method": "PUT", "url": reference, "ifMatch": format!("W/\"{version}\"")}
                     }));

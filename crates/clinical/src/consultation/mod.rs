@@ -72,14 +72,18 @@ pub fn save(
             draft: draft_id,
         },
     );
-    let response = repo.bundle(ctx, transaction, fetch::BASE)?;
-    let written: Vec<String> = response["entry"]
-        .as_array()
+    let entries = match transaction {
+        serde_json::Value::Object(mut b) => b.remove("entry"),
+        _ => None,
+    };
+    let Some(serde_json::Value::Array(entries)) = entries else {
+        unreachable!("bundle::transaction builds a Bundle with entries")
+    };
+    let written: Vec<String> = repo
+        .transaction(ctx, entries)?
         .into_iter()
         .flatten()
-        .filter_map(|e| e["response"]["location"].as_str())
-        .filter_map(|l| l.split("/_history/").next())
-        .map(str::to_string)
+        .map(|w| w.reference())
         .filter(|r| !r.starts_with("QuestionnaireResponse/"))
         .collect();
     let id_of = |rtype: &str, last: bool| {

@@ -36,8 +36,7 @@ pub fn organization(repo: &Repository, ctx: &RequestContext) -> FhirResult<Optio
 
 /// The practice's GPs (active PractitionerRoles with a GP role), by name.
 pub fn gps(repo: &Repository, ctx: &RequestContext) -> FhirResult<Vec<Gp>> {
-    let bundle = fetch::search_bundle(
-        repo,
+    let searched = repo.find(
         ctx,
         "PractitionerRole",
         &[
@@ -47,8 +46,8 @@ pub fn gps(repo: &Repository, ctx: &RequestContext) -> FhirResult<Vec<Gp>> {
             ("_count", "200"),
         ],
     )?;
-    let mut gps: Vec<Gp> = fetch::split(bundle)
-        .1
+    let mut gps: Vec<Gp> = searched
+        .included
         .iter()
         .filter(|r| r["resourceType"] == "Practitioner")
         .filter_map(|p| {

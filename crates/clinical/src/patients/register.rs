@@ -7,9 +7,7 @@ use super::form::ValidForm;
 use crate::conventions::{
     CONFIDENTIALITY_SYSTEM, NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION,
     NHS_NUMBER_VERIFICATION_EXT, NHS_NUMBER_VERIFICATION_SYSTEM, REGISTRATION_TYPE_SYSTEM,
-    reference_parts,
 };
-use crate::fetch;
 use serde_json::{Map, Value, json};
 use store::{FhirError, FhirResult, Repository, RequestContext};
 
@@ -33,23 +31,23 @@ pub fn register(
 ) -> FhirResult<Registered> {
     let keys = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()].map(|k| k.to_string());
     let bundle = transaction(form, practice, &keys);
-    let response = repo.bundle(ctx, bundle, fetch::BASE)?;
-    let patient = &response["entry"][0]["response"];
-    let location = patient["location"].as_str().unwrap_or_default();
-    let patient_id = location
-        .split_once("/_history/")
-        .and_then(|(reference, _)| reference_parts(reference))
-        .map(|(_, id)| id.to_string())
-        .ok_or_else(|| {
-            FhirError::Store(store::StoreError::Backend(
-                "the registration transaction named no patient".into(),
-            ))
-        })?;
+    let entries = match bundle {
+        Value::Object(mut b) => b.remove("entry"),
+        _ => None,
+    };
+    let Some(Value::Array(entries)) = entries else {
+        unreachable!("transaction() builds a Bundle with entries")
+    };
+    let written = repo.transaction(ctx, entries)?;
+    // The Patient is the first entry: created, or found by its NHS number.
+    let patient = written.into_iter().next().flatten().ok_or_else(|| {
+        FhirError::Store(store::StoreError::Backend(
+            "the registration transaction named no patient".into(),
+        ))
+    })?;
     Ok(Registered {
-        patient_id,
-        already_existed: !patient["status"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("201")),
+        patient_id: patient.id,
+        already_existed: !patient.created,
     })
 }
 

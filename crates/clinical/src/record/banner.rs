@@ -2,7 +2,6 @@
 
 use super::display::{concept_text, has_code};
 use crate::conventions::{CONFIDENTIALITY_SYSTEM, FLAG_CATEGORY_SYSTEM};
-use crate::fetch;
 use chrono::{NaiveDate, Utc};
 use fhir::uk::{Age, Gender, NhsNumber, PersonName, fhir_date_text, parse_date};
 use serde_json::Value;
@@ -69,8 +68,7 @@ pub fn banner_with_allergies(
     ctx: &RequestContext,
     patient_id: &str,
 ) -> FhirResult<(Banner, Option<Vec<Value>>)> {
-    let bundle = fetch::search_bundle(
-        repo,
+    let searched = repo.find(
         ctx,
         "Patient",
         &[
@@ -79,7 +77,10 @@ pub fn banner_with_allergies(
             ("_revinclude", "AllergyIntolerance:patient"),
         ],
     )?;
-    let (mut all, included) = fetch::split(bundle);
+    let store::Found {
+        matches: mut all,
+        included,
+    } = searched;
     all.extend(included);
     let Some(patient) = all.iter().find(|r| r["resourceType"] == "Patient") else {
         // Absent from the search: the read tells hidden (404) from restricted (403).

@@ -238,8 +238,11 @@ fn journal_page(
             params.push((name, value));
         }
     }
-    let bundle = fetch::search_bundle(repo, ctx, "Encounter", &params)?;
-    let (mut encounters, included) = fetch::split(bundle);
+    let searched = repo.find(ctx, "Encounter", &params)?;
+    let store::Found {
+        matches: mut encounters,
+        included,
+    } = searched;
     let mut found = Index::default();
     found.add(included);
     let older = (encounters.len() > PAGE_SIZE).then(|| {
@@ -260,8 +263,8 @@ fn journal_page(
         let ids = unlisted.join(",");
         let mut params = vec![("_id", ids.as_str()), ("_count", "100")];
         params.extend(ENTRY_REVINCLUDES.iter().map(|r| ("_revinclude", *r)));
-        let more = fetch::search_bundle(repo, ctx, "Encounter", &params)?;
-        found.add(fetch::split(more).1);
+        let more = repo.find(ctx, "Encounter", &params)?;
+        found.add(more.included);
     }
     // Lists that name their encounter (as GP Connect's and ours do) came with it, and
     // their items with them. Fetch only what a List holds that has not come yet: a
@@ -530,8 +533,7 @@ fn encounters_about(
     // Topics about the problem, with the consultation Lists that hold them.
     let subject = format!("Patient/{patient_id}");
     let topic_code = format!("http://snomed.info/sct|{}", TOPIC_LIST.0);
-    let topics = fetch::search_bundle(
-        repo,
+    let topics = repo.find(
         ctx,
         "List",
         &[
@@ -541,7 +543,10 @@ fn encounters_about(
             ("_revinclude", "List:item"),
         ],
     )?;
-    let (mut lists, consultations) = fetch::split(topics);
+    let store::Found {
+        matches: mut lists,
+        included: consultations,
+    } = topics;
     lists.extend(consultations);
     let about: HashSet<String> = lists
         .iter()

@@ -68,7 +68,7 @@ pub fn practice(repo: &Repository) {
             "practitioner": {"reference": "Practitioner/nurse-1"},
             "code": [{"coding": [{"system": "http://snomed.info/sct", "code": "224535009"}]}]})),
     ]});
-    repo.bundle(&system(), bundle, clinical::fetch::BASE)
+    repo.bundle(&system(), bundle, "http://localhost/fhir")
         .expect("practice loaded");
 }
 
@@ -113,7 +113,12 @@ pub fn create(repo: &Repository, resource: Value) -> String {
 
 /// How many current resources of `rtype` there are.
 pub fn count(repo: &Repository, rtype: &str) -> usize {
-    let bundle = clinical::fetch::search_bundle(repo, &system(), rtype, &[("_summary", "count")])
-        .expect("counted");
+    let req = store::SearchRequest {
+        rtype: Some(rtype.to_string()),
+        params: vec![("_summary".into(), "count".into())],
+        base_url: "http://localhost/fhir".into(),
+        lenient: false,
+    };
+    let bundle = repo.search(&system(), &req).expect("counted");
     bundle["total"].as_u64().unwrap_or(0) as usize
 }

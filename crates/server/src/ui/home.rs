@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Local, NaiveDate};
-use clinical::{fetch, recent, tasks};
+use clinical::{recent, tasks};
 use fhir::uk::{NhsNumber, PersonName, date_text};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -152,8 +152,7 @@ fn todays_appointments(
     today: NaiveDate,
 ) -> Result<Vec<AppointmentRow>, FhirError> {
     let day = today.format("%Y-%m-%d").to_string();
-    let bundle = fetch::search_bundle(
-        repo,
+    let searched = repo.find(
         ctx,
         "Appointment",
         &[
@@ -164,7 +163,10 @@ fn todays_appointments(
             ("_include", "Appointment:actor"),
         ],
     )?;
-    let (appointments, included) = fetch::split(bundle);
+    let store::Found {
+        matches: appointments,
+        included,
+    } = searched;
     let names: HashMap<String, String> = included
         .iter()
         .filter(|r| r["resourceType"] == "Patient")

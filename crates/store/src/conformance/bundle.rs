@@ -17,6 +17,7 @@ pub fn cases() -> Vec<Case> {
         case!(batch_entries_succeed_or_fail_alone),
         case!(only_batch_and_transaction_bundles_are_processed),
         case!(large_transaction_is_indexed_and_readable),
+        case!(typed_transaction_and_find_name_what_was_written),
     ]
 }
 
@@ -512,6 +513,67 @@ fn large_transaction_is_indexed_and_readable(h: &Harness) {
         h.repo
             .conditional_delete(&ctx, "Patient", &criteria)
             .unwrap(),
+        1
+    );
+}
+
+/// Services inside OpenGP get ids and resources, not Location headers and Bundles.
+fn typed_transaction_and_find_name_what_was_written(h: &Harness) {
+    let ctx = h.ctx();
+    let existing = h.create_id(&ctx, "Patient", identified_patient("9000000114"));
+    let nhs = "identifier=https://fhir.nhs.uk/Id/nhs-number|9000000114";
+    let urn = "urn:uuid:9a4c0a2c-2222-4b4b-9c9c-000000000001";
+    let written = h
+        .repo
+        .transaction(
+            &ctx,
+            vec![
+                json!({"fullUrl": urn, "resource": identified_patient("9000000114"),
+                       "request": {"method": "POST", "url": "Patient", "ifNoneExist": nhs}}),
+                entry("POST", "Observation", None, Some(observation_for(urn))),
+            ],
+        )
+        .unwrap();
+    let patient = written[0].clone().expect("the patient entry");
+    assert_eq!(
+        (patient.reference(), patient.created),
+        (format!("Patient/{existing}"), false)
+    );
+    let obs = written[1].clone().expect("the observation entry");
+    assert!(obs.created && obs.version == 1 && obs.rtype == "Observation");
+
+    let found = h
+        .repo
+        .find(
+            &ctx,
+            "Observation",
+            &[
+                ("subject", &format!("Patient/{existing}")),
+                ("_include", "Observation:subject"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(found.matches.len(), 1);
+    assert_eq!(found.matches[0]["id"], obs.id.as_str());
+    assert_eq!(found.included.len(), 1);
+    assert_eq!(found.included[0]["id"], existing.as_str());
+    // Strict: a misspelled parameter is refused rather than ignored.
+    assert!(
+        h.repo
+            .find(&ctx, "Observation", &[("subjekt", "x")])
+            .is_err()
+    );
+
+    let created = h
+        .repo
+        .create_resource(&ctx, observation_for(&format!("Patient/{existing}")))
+        .unwrap();
+    assert!(created.created);
+    assert_eq!(
+        h.repo
+            .read(&ctx, "Observation", &created.id)
+            .unwrap()
+            .version,
         1
     );
 }
