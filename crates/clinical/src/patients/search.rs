@@ -114,11 +114,5 @@ pub fn is_sensitive(patient: &Value) -> bool {
 
 /// The postcode of the current home address (else of the first address).
 pub fn home_postcode(patient: &Value) -> Option<String> {
-    let addresses = patient["address"].as_array()?;
-    addresses
-        .iter()
-        .find(|a| a["use"] == "home" && a["period"]["end"].is_null())
-        .or_else(|| addresses.first())
-        .and_then(|a| a["postalCode"].as_str())
-        .map(str::to_string)
+    fhir::uk::PatientView::of(patient).postcode
 }

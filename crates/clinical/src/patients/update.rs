@@ -13,10 +13,10 @@ use super::contact::{self, Given};
 use super::form::ContactMethod;
 use super::practice;
 use super::search::is_sensitive;
-use crate::conventions::{CONTACT_PREFERENCE_EXT, NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION_EXT};
+use crate::conventions::CONTACT_PREFERENCE_EXT;
 use crate::fetch;
 use crate::form::FieldErrors;
-use fhir::uk::NhsNumber;
+use fhir::uk::{NhsNumber, Verification};
 use serde_json::{Value, json};
 use store::{FhirError, Repository, RequestContext};
 
@@ -163,7 +163,7 @@ fn details_of(patient_id: &str, patient: &Value, version: i64) -> Details {
         version,
         sensitive,
         nhs_number: NhsNumber::recorded(patient),
-        verification: verification(patient),
+        verification: Verification::of(patient).map(|v| v.code().to_string()),
         form,
     }
 }
@@ -481,20 +481,6 @@ fn set_usual_gp(patient: &mut Value, gp: Option<&str>) {
     } else {
         object.insert("generalPractitioner".into(), json!(refs));
     }
-}
-
-fn verification(patient: &Value) -> Option<String> {
-    let identifier = patient["identifier"]
-        .as_array()?
-        .iter()
-        .find(|i| i["system"] == NHS_NUMBER_SYSTEM)?;
-    identifier["extension"]
-        .as_array()?
-        .iter()
-        .find(|e| e["url"] == NHS_NUMBER_VERIFICATION_EXT)?["valueCodeableConcept"]["coding"][0]
-        ["code"]
-        .as_str()
-        .map(str::to_string)
 }
 
 fn strings(v: &Value) -> Vec<String> {

@@ -81,7 +81,7 @@ async fn home(State(state): State<AppState>, staff: Staff) -> Response {
     };
     let page = HomePage {
         chrome: Chrome::new(&staff, "Home", Section::Home),
-        today: today.format("%A %-d %B %Y").to_string(),
+        today: format!("{} {}", today.format("%A"), date_text(today)),
         appointments,
         tasks,
         recent,
