@@ -12,7 +12,6 @@
 
 use crate::conventions::reference_parts;
 use crate::fetch;
-use crate::form::FieldErrors;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use fhir::uk::PersonName;
 use serde_json::{Value, json};
@@ -24,9 +23,10 @@ pub const MAX_DESCRIPTION: usize = 2000;
 /// The most tasks one list shows.
 const LIST_LIMIT: &str = "200";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Priority {
     Urgent,
+    #[default]
     Routine,
 }
 
@@ -133,22 +133,78 @@ pub struct TaskSummary {
     pub notes: Vec<String>,
 }
 
-/// What a user typed into the new-task form (fields as posted).
+/// A new task, typed: the web layer reads its form into this.
 #[derive(Debug, Clone, Default)]
-pub struct TaskInput<'a> {
+pub struct NewTask<'a> {
+    /// Patient id, if the task is about a patient.
     pub patient: Option<&'a str>,
+    /// Practitioner id of whom the task is for.
     pub owner: Option<&'a str>,
-    pub description: Option<&'a str>,
-    /// `YYYY-MM-DD` (an `<input type=date>`).
-    pub due: Option<&'a str>,
-    pub priority: Option<&'a str>,
+    pub description: &'a str,
+    pub due: Option<NaiveDate>,
+    pub priority: Priority,
+}
+
+/// The parts of a task a user fills in. Problems name these; the web layer maps them to
+/// its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskField {
+    Patient,
+    Owner,
+    Description,
+    Due,
+    Priority,
+    Note,
+}
+
+/// What is wrong with one part of a task, in plain English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskProblem {
+    pub field: TaskField,
+    pub message: String,
+}
+
+/// The problems found in a task a user entered; empty means it can be saved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskProblems(pub Vec<TaskProblem>);
+
+impl TaskProblems {
+    pub fn add(&mut self, field: TaskField, message: impl Into<String>) {
+        self.0.push(TaskProblem {
+            field,
+            message: message.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message about `field`, if there is one.
+    pub fn get(&self, field: TaskField) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| p.message.as_str())
+    }
+}
+
+impl std::fmt::Display for TaskProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|p| format!("{:?}: {}", p.field, p.message))
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
     /// Something the user entered; nothing was saved.
     #[error("{0}")]
-    Invalid(FieldErrors),
+    Invalid(TaskProblems),
     /// The task is completed or cancelled already.
     #[error("this task is closed already")]
     Closed,
@@ -161,10 +217,10 @@ pub enum TaskError {
 }
 
 impl TaskError {
-    fn field(field: &str, message: &str) -> TaskError {
-        let mut errors = FieldErrors::new();
-        errors.add(field, message);
-        TaskError::Invalid(errors)
+    fn field(field: TaskField, message: &str) -> TaskError {
+        let mut problems = TaskProblems::default();
+        problems.add(field, message);
+        TaskError::Invalid(problems)
     }
 }
 
@@ -265,78 +321,77 @@ fn refusal(task: &TaskSummary, action: Action) -> String {
     format!("Only {list} can {verb} this task.")
 }
 
-/// Creates a task from `requester` (`Practitioner/{id}`) after checking the form: an
-/// owner who exists, a description, a due date that is not in the past, a known
-/// priority and, if given, a patient this user can see. Returns the new task's id.
-pub fn create(
+/// What is wrong with a new task: an owner who exists, a description, a due date that
+/// is not in the past and, if given, a patient this user can see. Returns the owner.
+pub fn check_new(
     repo: &Repository,
     ctx: &RequestContext,
-    requester: &str,
-    input: &TaskInput,
+    task: &NewTask,
     today: NaiveDate,
-) -> Result<String, TaskError> {
-    let mut errors = FieldErrors::new();
-    let owner = input.owner.map(str::trim).filter(|o| !o.is_empty());
-    let owner = match owner {
+) -> Result<(TaskProblems, Option<String>), FhirError> {
+    let mut problems = TaskProblems::default();
+    let owner = match task.owner.map(str::trim).filter(|o| !o.is_empty()) {
         None => {
-            errors.add("owner", "Choose who the task is for");
+            problems.add(TaskField::Owner, "Choose who the task is for");
             None
         }
         Some(owner) => match practitioner_exists(repo, ctx, owner)? {
             true => Some(owner.to_string()),
             false => {
-                errors.add("owner", "Choose a colleague from the list");
+                problems.add(TaskField::Owner, "Choose a colleague from the list");
                 None
             }
         },
     };
-    let description = input.description.map(str::trim).unwrap_or_default();
+    let description = task.description.trim();
     if description.is_empty() {
-        errors.add("description", "Enter what needs doing");
+        problems.add(TaskField::Description, "Enter what needs doing");
     } else if description.chars().count() > MAX_DESCRIPTION {
-        errors.add(
-            "description",
+        problems.add(
+            TaskField::Description,
             format!("Keep the description to {MAX_DESCRIPTION} characters or fewer"),
         );
     }
-    let due = match input.due.map(str::trim).filter(|d| !d.is_empty()) {
-        None => None,
-        Some(text) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Err(_) => {
-                errors.add("due", "Enter a real date, for example 2025-03-31");
-                None
-            }
-            Ok(date) if date < today => {
-                errors.add("due", "The due date must be today or in the future");
-                None
-            }
-            Ok(date) => Some(date),
-        },
-    };
-    let priority = match input.priority.map(str::trim).filter(|p| !p.is_empty()) {
-        None => Priority::Routine,
-        Some(code) => Priority::from_code(code).unwrap_or_else(|| {
-            errors.add("priority", "Choose routine or urgent");
-            Priority::Routine
-        }),
-    };
-    let patient = match input.patient.map(str::trim).filter(|p| !p.is_empty()) {
-        None => None,
-        Some(id) => {
-            let id = id.strip_prefix("Patient/").unwrap_or(id);
-            match repo.read(ctx, "Patient", id) {
-                Ok(_) => Some(id.to_string()),
-                Err(FhirError::NotFound(_) | FhirError::Gone(_)) => {
-                    errors.add("patient", "That patient record was not found");
-                    None
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    };
-    if !errors.is_empty() {
-        return Err(TaskError::Invalid(errors));
+    if task.due.is_some_and(|due| due < today) {
+        problems.add(
+            TaskField::Due,
+            "The due date must be today or in the future",
+        );
     }
+    if let Some(id) = task.patient.map(str::trim).filter(|p| !p.is_empty()) {
+        let id = id.strip_prefix("Patient/").unwrap_or(id);
+        match repo.read(ctx, "Patient", id) {
+            Ok(_) => {}
+            Err(FhirError::NotFound(_) | FhirError::Gone(_)) => {
+                problems.add(TaskField::Patient, "That patient record was not found");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((problems, owner))
+}
+
+/// Creates a task from `requester` (`Practitioner/{id}`) once [`check_new`] finds
+/// nothing wrong. Returns the new task's id.
+pub fn create(
+    repo: &Repository,
+    ctx: &RequestContext,
+    requester: &str,
+    input: &NewTask,
+    today: NaiveDate,
+) -> Result<String, TaskError> {
+    let (problems, owner) = check_new(repo, ctx, input, today)?;
+    if !problems.is_empty() {
+        return Err(TaskError::Invalid(problems));
+    }
+    let description = input.description.trim();
+    let priority = input.priority;
+    let due = input.due;
+    let patient = input
+        .patient
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|id| id.strip_prefix("Patient/").unwrap_or(id));
     let owner = owner.expect("an owner when there are no errors");
     let mut task = json!({
         "resourceType": "Task",
@@ -481,11 +536,14 @@ pub fn reassign(
     // the task is told so rather than corrected on the form.
     change(repo, ctx, id, version, Action::Reassign, |task| {
         let Some(new_owner) = new_owner.map(str::trim).filter(|o| !o.is_empty()) else {
-            return Err(TaskError::field("owner", "Choose who the task is for"));
+            return Err(TaskError::field(
+                TaskField::Owner,
+                "Choose who the task is for",
+            ));
         };
         if !practitioner_exists(repo, ctx, new_owner)? {
             return Err(TaskError::field(
-                "owner",
+                TaskField::Owner,
                 "Choose a colleague from the list",
             ));
         }
@@ -493,7 +551,7 @@ pub fn reassign(
         let owner = practitioner_reference(new_owner);
         if task["owner"]["reference"] == owner.as_str() {
             return Err(TaskError::field(
-                "owner",
+                TaskField::Owner,
                 "The task is already theirs: choose someone else",
             ));
         }
@@ -640,7 +698,7 @@ fn checked_note(note: Option<&str>) -> Result<Option<String>, TaskError> {
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     match note {
         Some(n) if n.chars().count() > MAX_DESCRIPTION => Err(TaskError::field(
-            "note",
+            TaskField::Note,
             &format!("Keep the note to {MAX_DESCRIPTION} characters or fewer"),
         )),
         other => Ok(other.map(str::to_string)),

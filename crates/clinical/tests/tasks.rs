@@ -4,7 +4,9 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use clinical::recent::recently_viewed;
-use clinical::tasks::{self, Action, TaskError, TaskInput, TaskStatus, TaskSummary};
+use clinical::tasks::{
+    self, Action, NewTask, Priority, TaskError, TaskField, TaskStatus, TaskSummary,
+};
 use serde_json::json;
 use std::sync::Arc;
 use store::{Access, Actor, FhirError, Purpose, Repository, RepositoryConfig, RequestContext};
@@ -144,21 +146,27 @@ fn new_task(
     due: Option<&str>,
     priority: &str,
 ) -> String {
-    let input = TaskInput {
+    let input = NewTask {
         patient: Some(&p.patient),
         owner: Some(owner),
-        description: Some(description),
-        due,
-        priority: Some(priority),
+        description,
+        due: due.map(date),
+        priority: Priority::from_code(priority).expect("a priority"),
     };
     tasks::create(&p.repo, ctx, &p.gp, &input, today()).expect("the task is created")
 }
 
-fn field_errors(result: Result<String, TaskError>) -> Vec<(String, String)> {
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")
+}
+
+fn field_errors(result: Result<String, TaskError>) -> Vec<(TaskField, String)> {
     match result {
-        Err(TaskError::Invalid(errors)) => {
-            errors.0.into_iter().map(|e| (e.field, e.message)).collect()
-        }
+        Err(TaskError::Invalid(problems)) => problems
+            .0
+            .into_iter()
+            .map(|p| (p.field, p.message))
+            .collect(),
         other => panic!("expected field errors, got {other:?}"),
     }
 }
@@ -256,11 +264,11 @@ fn the_inbox_puts_overdue_then_urgent_work_first_and_leaves_out_closed_tasks(rep
         &p.repo,
         &gp,
         &p.gp,
-        &TaskInput {
+        &NewTask {
             owner: Some(&p.nurse),
-            description: Some("Overdue"),
-            due: Some(&day(-1)),
-            ..TaskInput::default()
+            description: "Overdue",
+            due: Some(date(&day(-1))),
+            ..NewTask::default()
         },
         today() - Duration::days(2),
     )
@@ -286,17 +294,19 @@ fn bad_input_names_each_field_and_saves_nothing(repo: Repository) {
         &p.repo,
         &gp,
         &p.gp,
-        &TaskInput {
+        &NewTask {
             owner: None,
-            description: Some("   "),
-            due: Some(&yesterday),
-            priority: Some("whenever"),
-            patient: None,
+            description: "   ",
+            due: Some(date(&yesterday)),
+            ..NewTask::default()
         },
         today(),
     ));
-    let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
-    assert_eq!(fields, ["owner", "description", "due", "priority"]);
+    let fields: Vec<TaskField> = errors.iter().map(|(f, _)| *f).collect();
+    assert_eq!(
+        fields,
+        [TaskField::Owner, TaskField::Description, TaskField::Due]
+    );
     assert!(
         errors[2].1.contains("today or in the future"),
         "{}",
@@ -307,17 +317,16 @@ fn bad_input_names_each_field_and_saves_nothing(repo: Repository) {
         &p.repo,
         &gp,
         &p.gp,
-        &TaskInput {
+        &NewTask {
             owner: Some("no-such-practitioner"),
-            description: Some("Call back"),
-            due: Some("2025-02-30"),
+            description: "Call back",
             patient: Some("no-such-patient"),
-            priority: None,
+            ..NewTask::default()
         },
         today(),
     ));
-    let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
-    assert_eq!(fields, ["owner", "due", "patient"]);
+    let fields: Vec<TaskField> = errors.iter().map(|(f, _)| *f).collect();
+    assert_eq!(fields, [TaskField::Owner, TaskField::Patient]);
 
     assert!(
         tasks::sent_by(&p.repo, &gp, &p.gp, today())
@@ -347,7 +356,7 @@ fn a_task_moves_through_start_reassign_and_complete_with_notes(repo: Repository)
         None,
         None,
     ) {
-        Err(TaskError::Invalid(e)) => assert!(e.get("owner").is_some()),
+        Err(TaskError::Invalid(e)) => assert!(e.get(TaskField::Owner).is_some()),
         other => panic!("expected an owner error, got {other:?}"),
     }
     tasks::reassign(

@@ -8,7 +8,7 @@ use auth::DemoAccount;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
-use clinical::tasks::{self, TaskInput};
+use clinical::tasks::{self, NewTask};
 use common::*;
 use serde_json::json;
 use store::{RequestContext, Role};
@@ -58,10 +58,10 @@ async fn sign_in(api: &Api, account: &DemoAccount) -> Browser {
 
 /// A task for `owner` from `requester` (Practitioner ids), as the task form writes it.
 fn set_task(api: &Api, requester: &str, owner: &str, description: &str) -> String {
-    let input = TaskInput {
+    let input = NewTask {
         owner: Some(owner),
-        description: Some(description),
-        ..TaskInput::default()
+        description,
+        ..NewTask::default()
     };
     let system = RequestContext::system(PRACTICE);
     tasks::create(

@@ -20,7 +20,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Local, NaiveDate};
-use clinical::tasks::{self, Action, Priority, TaskError, TaskInput, TaskStatus, TaskSummary};
+use clinical::tasks::{
+    self, Action, NewTask, Priority, TaskError, TaskField, TaskProblems, TaskStatus, TaskSummary,
+};
 use clinical::{FieldError, FieldErrors};
 use fhir::uk::{PersonName, date_text, parse_date};
 use store::FhirError;
@@ -306,20 +308,20 @@ async fn create(State(state): State<AppState>, staff: Staff, body: Bytes) -> Res
     };
     let ctx = staff.ctx.clone();
     let posted = fields.clone();
-    let created = with_repo(&state, move |repo| {
-        let input = TaskInput {
-            patient: posted.get("patient"),
-            owner: posted.get("owner"),
-            description: posted.get("description"),
-            due: posted.get("due"),
-            priority: posted.get("priority"),
-        };
-        tasks::create(repo, &ctx, &me, &input, today())
+    let created = with_repo(&state, move |repo| -> Result<String, NotCreated> {
+        let (task, unreadable) = read_new_task(&posted);
+        if unreadable.is_empty() {
+            return Ok(tasks::create(repo, &ctx, &me, &task, today())?);
+        }
+        // Nothing is saved; show what the form could not read with whatever else is wrong.
+        let (problems, _) = tasks::check_new(repo, &ctx, &task, today())?;
+        Err(NotCreated(TaskError::Invalid(problems), unreadable))
     })
     .await;
     match created {
         Ok(Ok(_)) => see_other("/tasks?view=sent&done=created"),
-        Ok(Err(TaskError::Invalid(errors))) => {
+        Ok(Err(NotCreated(TaskError::Invalid(problems), mut errors))) => {
+            errors.0.extend(field_errors(problems).0);
             new_page(
                 &state,
                 &staff,
@@ -329,10 +331,78 @@ async fn create(State(state): State<AppState>, staff: Staff, body: Bytes) -> Res
             )
             .await
         }
-        Ok(Err(TaskError::Store(e))) => store_error_page(&e),
-        Ok(Err(TaskError::Closed | TaskError::NotAllowed(_))) => see_other("/tasks"),
+        Ok(Err(NotCreated(TaskError::Store(e), _))) => store_error_page(&e),
+        Ok(Err(NotCreated(TaskError::Closed | TaskError::NotAllowed(_), _))) => see_other("/tasks"),
         Err(response) => response,
     }
+}
+
+/// Why a new task was not created: the service's answer, and the inputs the form
+/// could not read.
+struct NotCreated(TaskError, FieldErrors);
+
+impl From<TaskError> for NotCreated {
+    fn from(e: TaskError) -> Self {
+        NotCreated(e, FieldErrors::new())
+    }
+}
+
+impl From<FhirError> for NotCreated {
+    fn from(e: FhirError) -> Self {
+        NotCreated(e.into(), FieldErrors::new())
+    }
+}
+
+/// The new-task form read into a task: what could not be read (a due date that is not
+/// a date, an unknown priority) comes back as errors on those inputs.
+fn read_new_task(fields: &Fields) -> (NewTask<'_>, FieldErrors) {
+    let mut errors = FieldErrors::new();
+    let due = match fields.get("due").map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| errors.add("due", "Enter a real date, for example 2025-03-31"))
+            .ok(),
+    };
+    let priority = match fields
+        .get("priority")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => Priority::Routine,
+        Some(code) => Priority::from_code(code).unwrap_or_else(|| {
+            errors.add("priority", "Choose routine or urgent");
+            Priority::Routine
+        }),
+    };
+    let task = NewTask {
+        patient: fields.get("patient"),
+        owner: fields.get("owner"),
+        description: fields.get("description").unwrap_or_default(),
+        due,
+        priority,
+    };
+    (task, errors)
+}
+
+/// The input a task's field is entered in, on the new-task and task pages.
+fn input_name(field: TaskField) -> &'static str {
+    match field {
+        TaskField::Patient => "patient",
+        TaskField::Owner => "owner",
+        TaskField::Description => "description",
+        TaskField::Due => "due",
+        TaskField::Priority => "priority",
+        TaskField::Note => "note",
+    }
+}
+
+/// Problems with a task, on the inputs they are about.
+fn field_errors(problems: TaskProblems) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    for p in problems.0 {
+        errors.add(input_name(p.field), p.message);
+    }
+    errors
 }
 
 // --- one task ---
@@ -472,12 +542,12 @@ async fn act(
             "cancel" => see_other("/tasks?done=cancelled"),
             _ => see_other("/tasks?done=reassigned"),
         },
-        Ok(Err(TaskError::Invalid(errors))) => {
+        Ok(Err(TaskError::Invalid(problems))) => {
             show_page(
                 &state,
                 &staff,
                 &id,
-                errors,
+                field_errors(problems),
                 None,
                 note,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -529,5 +599,47 @@ async fn act(
         }
         Ok(Err(TaskError::Store(e))) => store_error_page(&e),
         Err(response) => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_is_read_into_a_typed_task() {
+        let fields = Fields::parse(
+            b"patient=p1&owner=gp1&description=Call+back&due=2026-12-08&priority=urgent",
+        );
+        let (task, errors) = read_new_task(&fields);
+        assert!(errors.is_empty(), "{errors}");
+        assert_eq!(
+            (task.patient, task.owner, task.description),
+            (Some("p1"), Some("gp1"), "Call back")
+        );
+        assert_eq!(task.due, NaiveDate::from_ymd_opt(2026, 12, 8));
+        assert_eq!(task.priority, Priority::Urgent);
+        // Left empty: no due date, routine.
+        let empty = Fields::parse(b"owner=gp1&due=&priority=");
+        let (task, errors) = read_new_task(&empty);
+        assert!(errors.is_empty() && task.due.is_none());
+        assert_eq!(task.priority, Priority::Routine);
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_an_error_on_its_input() {
+        let (_, errors) = read_new_task(&Fields::parse(b"due=2025-02-30&priority=whenever"));
+        let inputs: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(inputs, ["due", "priority"]);
+    }
+
+    #[test]
+    fn service_problems_land_on_the_inputs_they_are_about() {
+        let mut problems = TaskProblems::default();
+        problems.add(TaskField::Owner, "Choose who the task is for");
+        problems.add(TaskField::Note, "Too long");
+        let errors = field_errors(problems);
+        assert_eq!(errors.get("owner"), Some("Choose who the task is for"));
+        assert_eq!(errors.get("note"), Some("Too long"));
     }
 }
