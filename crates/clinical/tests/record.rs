@@ -112,28 +112,22 @@ fn allergy(repo: &Repository, patient: &str, code: &str, display: &str) {
 }
 
 fn load_long_record(repo: &Repository, nhs: &str, years: i64) -> String {
-    let response = repo
-        .bundle(
-            &system(),
-            sample::long_record(nhs, years),
-            "http://localhost/fhir",
-        )
+    let Value::Array(entries) = sample::long_record(nhs, years)["entry"].take() else {
+        panic!("the sample record has entries")
+    };
+    let written = repo
+        .transaction(&system(), entries)
         .expect("the sample record loads");
     // Fresh planner statistics, as after any bulk load (PostgreSQL otherwise plans for
     // empty tables until autovacuum runs, and a page takes seconds).
     let mut tx = repo.store().begin(&system(), store::TxMode::Write).unwrap();
     tx.execute("ANALYZE", &[]).unwrap();
     tx.commit().unwrap();
-    response["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|e| {
-            e["response"]["location"]
-                .as_str()
-                .filter(|l| l.starts_with("Patient/"))
-                .map(|l| l.split('/').nth(1).unwrap().to_string())
-        })
+    written
+        .into_iter()
+        .flatten()
+        .find(|w| w.rtype == "Patient")
+        .map(|w| w.id)
         .expect("the patient's id")
 }
 

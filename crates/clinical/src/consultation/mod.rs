@@ -63,7 +63,7 @@ pub fn save(
     }
     let draft = draft::find(repo, ctx, &consultation.patient_id, practitioner_ref)?;
     let draft_id = draft.as_ref().and_then(|d| d["id"].as_str());
-    let transaction = bundle::transaction(
+    let mut transaction = bundle::transaction(
         consultation,
         &problems,
         Authorship {
@@ -72,11 +72,7 @@ pub fn save(
             draft: draft_id,
         },
     );
-    let entries = match transaction {
-        serde_json::Value::Object(mut b) => b.remove("entry"),
-        _ => None,
-    };
-    let Some(serde_json::Value::Array(entries)) = entries else {
+    let serde_json::Value::Array(entries) = transaction["entry"].take() else {
         unreachable!("bundle::transaction builds a Bundle with entries")
     };
     let written: Vec<String> = repo

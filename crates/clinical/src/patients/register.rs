@@ -30,12 +30,7 @@ pub fn register(
     practice: &str,
 ) -> FhirResult<Registered> {
     let keys = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()].map(|k| k.to_string());
-    let bundle = transaction(form, practice, &keys);
-    let entries = match bundle {
-        Value::Object(mut b) => b.remove("entry"),
-        _ => None,
-    };
-    let Some(Value::Array(entries)) = entries else {
+    let Value::Array(entries) = transaction(form, practice, &keys)["entry"].take() else {
         unreachable!("transaction() builds a Bundle with entries")
     };
     let written = repo.transaction(ctx, entries)?;
