@@ -3,7 +3,8 @@
 //! store's SQL, so no route can reach another practice's records; access rules and the
 //! audit trail hang off the same context.
 
-use crate::access::Access;
+use crate::Access;
+use crate::audit_record::HeldAudit;
 
 /// Who is acting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +58,10 @@ pub struct RequestContext {
     pub request_id: String,
     /// Where the request came from (the client's network address), for the audit trail.
     pub source: Option<String>,
-    /// Audit entries held back by [`crate::Repository::audited_together`] and written
-    /// together when it ends. `None`: each read's entry is written, and waited for, at
-    /// once.
-    pub(crate) held_audit: Option<crate::audit::HeldAudit>,
+    /// Audit entries held back by the store's `Repository::audited_together` and written
+    /// together when it ends; only it sets this. `None`: each read's entry is written,
+    /// and waited for, at once.
+    pub held_audit: Option<HeldAudit>,
 }
 
 impl RequestContext {
