@@ -4,7 +4,8 @@
 //! audit trail hang off the same context.
 
 use crate::Access;
-use crate::audit_record::HeldAudit;
+use std::any::Any;
+use std::sync::Arc;
 
 /// Who is acting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +61,9 @@ pub struct RequestContext {
     pub source: Option<String>,
     /// Audit entries held back by the store's `Repository::audited_together` and written
     /// together when it ends; only it sets this. `None`: each read's entry is written,
-    /// and waited for, at once.
-    pub held_audit: Option<HeldAudit>,
+    /// and waited for, at once. An `audit::HeldAudit`, untyped here because the audit
+    /// trail sits above the request context.
+    pub held_audit: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl RequestContext {

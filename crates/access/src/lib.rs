@@ -17,10 +17,8 @@
 //! practice already.
 //!
 //! Also here, below the backend interface and the audit trail that both take it: the
-//! [`RequestContext`] every store operation carries ([`context`]), and the record of what
-//! a request did ([`audit_record`]), which a context can hold back to audit together.
+//! [`RequestContext`] every store operation carries ([`context`]).
 
-pub mod audit_record;
 pub mod context;
 pub mod role;
 pub mod scopes;

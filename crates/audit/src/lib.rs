@@ -30,18 +30,174 @@ pub use events::EventSearch;
 pub use usage::ClientUsage;
 pub use verify::{BreakKind, ChainBreak, VerifyReport, verify};
 
-// What a request did, and the entries a request context holds back, are defined with
-// the request context (in `access`), below the backend interface this crate uses.
-pub use access::audit_record::{Action, AuditRecord, HeldAudit, Outcome, patient_of};
-
 use access::RequestContext;
 use db::{Dialect, FhirResult, ResourceVersion, Store, StoreError, Transaction};
+use group_commit::GroupCommit;
 // The lower crates' modules, under the names this crate's modules have always used.
 use access::context;
 use db::{backend, error, time, version};
-use group_commit::GroupCommit;
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Entries recorded under one `store::Repository::audited_together`, not yet written.
+/// The request context holds them untyped (`RequestContext::held_audit`), since the
+/// context sits below the audit trail; [`held_by`] gives them back their type.
+pub type HeldAudit = Arc<Mutex<Vec<AuditRecord>>>;
+
+/// The entries `ctx` holds back, inside `audited_together`.
+fn held_by(ctx: &RequestContext) -> Option<&Mutex<Vec<AuditRecord>>> {
+    ctx.held_audit.as_ref()?.downcast_ref()
+}
+
+/// What was done (AuditEvent.action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Read,
+    Update,
+    Delete,
+    /// An operation, a search, a sign-in, a token issue.
+    Execute,
+}
+
+impl Action {
+    pub fn code(self) -> &'static str {
+        match self {
+            Action::Create => "C",
+            Action::Read => "R",
+            Action::Update => "U",
+            Action::Delete => "D",
+            Action::Execute => "E",
+        }
+    }
+}
+
+/// How it ended (AuditEvent.outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// Refused by the access rules, or a failed sign-in.
+    Refused,
+    /// Failed for another reason (bad request, not found).
+    Failed,
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One event to record. The actor, practice, app, source address and request id come
+/// from the [`RequestContext`] it is recorded with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// The event: a FHIR restful interaction (`read`, `vread`, `search-type`,
+    /// `search-system`, `history-instance`, `history-type`, `history-system`, `create`,
+    /// `update`, `delete`, `transaction`, `batch`), an operation (`everything`,
+    /// `export`), or an OpenGP security event (`login`, `logout`, `token`, `revoke`,
+    /// `break-glass`, `user-admin`, `client-admin`).
+    pub event: String,
+    pub action: Action,
+    pub outcome: Outcome,
+    /// The resources concerned: `Type/id`, or `Type/id/_history/N` for a version.
+    pub entities: Vec<String>,
+    /// The ids of the patients whose records these are.
+    pub patients: Vec<String>,
+    /// The search query, as the parameters given (`name=smith&_count=10`).
+    pub query: Option<String>,
+    /// A short explanation: a refusal's reason, a break-glass reason. Never patient data.
+    pub detail: Option<String>,
+}
+
+impl AuditRecord {
+    pub fn new(event: impl Into<String>, action: Action, outcome: Outcome) -> AuditRecord {
+        AuditRecord {
+            event: event.into(),
+            action,
+            outcome,
+            entities: Vec::new(),
+            patients: Vec::new(),
+            query: None,
+            detail: None,
+        }
+    }
+
+    pub fn entity(mut self, entity: impl Into<String>) -> Self {
+        self.entities.push(entity.into());
+        self
+    }
+
+    pub fn patient(mut self, patient_id: impl Into<String>) -> Self {
+        let id = patient_id.into();
+        if !self.patients.contains(&id) {
+            self.patients.push(id);
+        }
+        self
+    }
+
+    pub fn query(mut self, query: impl Into<String>) -> Self {
+        self.query = Some(query.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds every resource of a searchset or history Bundle, and their patients.
+    pub fn with_bundle_entries(mut self, bundle: &Value) -> Self {
+        let entries = bundle.get("entry").and_then(Value::as_array);
+        for resource in entries
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("resource"))
+        {
+            let (Some(rtype), Some(id)) = (
+                resource.get("resourceType").and_then(Value::as_str),
+                resource.get("id").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if rtype == "OperationOutcome" {
+                continue;
+            }
+            self.entities.push(format!("{rtype}/{id}"));
+            if let Some(p) = patient_of(rtype, resource) {
+                self = self.patient(p);
+            }
+        }
+        self
+    }
+}
+
+/// The patient a resource is about: its own id for a Patient, otherwise the first
+/// `Patient/…` reference among the fields that put its type in the patient compartment.
+pub fn patient_of(rtype: &str, body: &Value) -> Option<String> {
+    if rtype == "Patient" {
+        return body.get("id").and_then(Value::as_str).map(str::to_string);
+    }
+    let params = fhir::defs::Definitions::get()
+        .patient_compartment
+        .get(rtype)?;
+    params.iter().find_map(|param| {
+        let field = body.get(param.as_str())?;
+        let refs: Vec<&Value> = match field {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        refs.into_iter().find_map(|r| {
+            let reference = r.get("reference").and_then(Value::as_str)?;
+            let id = reference.strip_prefix("Patient/")?;
+            (!id.is_empty() && !id.contains('/')).then(|| id.to_string())
+        })
+    })
+}
 
 /// The audit log of a store. Owned by the store's `Repository`; cheap to share. Its
 /// writer thread ends when the last clone is dropped.
@@ -73,7 +229,7 @@ impl AuditLog {
         if records.is_empty() {
             return Ok(());
         }
-        if let Some(held) = &ctx.held_audit {
+        if let Some(held) = held_by(ctx) {
             // Written by `audited_together` before anything read here is handed back.
             held.lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -83,7 +239,7 @@ impl AuditLog {
         Ok(self.writer.submit(ctx, records)?)
     }
 
-    /// Writes the entries held back for `ctx` (see `Repository::audited_together`)
+    /// Writes the entries held back for `ctx` (see `store::Repository::audited_together`)
     /// in one group commit, and returns once they are durable.
     pub fn write_held(&self, ctx: &RequestContext, held: &HeldAudit) -> FhirResult<()> {
         let records = std::mem::take(&mut *held.lock().unwrap_or_else(|e| e.into_inner()));
