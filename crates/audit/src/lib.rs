@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex};
 
 /// Entries recorded under one `store::Repository::audited_together`, not yet written.
 /// The request context holds them untyped (`RequestContext::held_audit`), since the
-/// context sits below the audit trail; [`held_by`] gives them back their type.
+/// context sits below the audit trail; `held_by` gives them back their type.
 pub type HeldAudit = Arc<Mutex<Vec<AuditRecord>>>;
 
 /// The entries `ctx` holds back, inside `audited_together`.

@@ -1,7 +1,7 @@
 //! The FHIR record store.
 //!
-//! - [`Store`] / [`Transaction`]: the interface a database backend implements (SQLite in
-//!   `store-sqlite`, PostgreSQL in `store-postgres`).
+//! - [`Store`] / [`Transaction`] (from `db`): the interface a database backend implements
+//!   (SQLite in `store-sqlite`, PostgreSQL in `store-postgres`).
 //! - [`Repository`]: the FHIR interactions (read, create, update, delete, conditional
 //!   interactions, history, search, batch and transaction Bundles, `$everything`),
 //!   written once over that interface.
