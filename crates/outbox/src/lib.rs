@@ -18,7 +18,7 @@ pub mod schema;
 mod status;
 mod worker;
 
-pub use queue::{Message, NewMessage, enqueue, for_subject, retry, MessageState, Summary};
+pub use queue::{Message, MessageState, NewMessage, Summary, enqueue, for_subject, retry};
 pub use status::{DeadLetter, DestinationStatus, status};
 pub use worker::{Delivery, Destination, RetryPolicy, Worker, WorkerConfig, WorkerHandle};
 

@@ -52,8 +52,14 @@ pub fn status(
     let mut by_destination: BTreeMap<String, DestinationStatus> = BTreeMap::new();
     for row in rows {
         let mut it = row.into_iter();
-        let destination = it.next().and_then(SqlValue::into_string).unwrap_or_default();
-        let state = it.next().and_then(SqlValue::into_string).unwrap_or_default();
+        let destination = it
+            .next()
+            .and_then(SqlValue::into_string)
+            .unwrap_or_default();
+        let state = it
+            .next()
+            .and_then(SqlValue::into_string)
+            .unwrap_or_default();
         let count = it.next().and_then(|v| v.as_i64()).unwrap_or_default();
         let oldest = it.next().and_then(|v| v.as_i64());
         let entry = by_destination
@@ -76,7 +82,11 @@ pub fn status(
         let mut params = vec![SqlValue::from(entry.destination.as_str())];
         params.extend(practice.map(SqlValue::from));
         params.push(LATEST_DEAD.into());
-        let and_practice = if practice.is_some() { " AND practice = ?" } else { "" };
+        let and_practice = if practice.is_some() {
+            " AND practice = ?"
+        } else {
+            ""
+        };
         let rows = tx.query(
             &format!(
                 "SELECT id, kind, last_error, done_at, attempts FROM outbox \

@@ -64,10 +64,7 @@ impl RetryPolicy {
     /// together do not all come back at the same moment.
     pub fn backoff(&self, attempts: i64) -> Duration {
         let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
-        let full = self
-            .base
-            .saturating_mul(1u32 << doublings)
-            .min(self.cap);
+        let full = self.base.saturating_mul(1u32 << doublings).min(self.cap);
         let half = full / 2;
         half + half.mul_f64(random_fraction())
     }
@@ -193,7 +190,11 @@ impl Worker {
              lease_until = NULL, last_error = 'gave up after ' || attempts || \
              ' attempts that never finished (the worker stopped while sending)' \
              WHERE state = 'pending' AND attempts >= ? AND lease_until <= ?",
-            &[now.into(), self.config.retry.max_attempts.into(), now.into()],
+            &[
+                now.into(),
+                self.config.retry.max_attempts.into(),
+                now.into(),
+            ],
         )?;
         let mut sql = "SELECT seq, id, practice, destination, kind, subject, payload, attempts, \
                        COALESCE(retried, created) FROM outbox WHERE state = 'pending' AND next_attempt <= ? \
@@ -246,7 +247,11 @@ impl Worker {
             Delivery::Sent(outcome) => (
                 "UPDATE outbox SET state = 'sent', outcome = ?, done_at = ?, lease_owner = NULL, \
                  lease_until = NULL WHERE id = ? AND state = 'pending'",
-                vec![outcome.as_str().into(), now.into(), message.id.as_str().into()],
+                vec![
+                    outcome.as_str().into(),
+                    now.into(),
+                    message.id.as_str().into(),
+                ],
             ),
             Delivery::Permanent(reason) => dead(reason.clone(), now, &message.id),
             Delivery::Retry(reason) => match self.give_up(message, now) {

@@ -43,7 +43,10 @@ fn postgres_worker_killed_ten_times_loses_nothing() {
     let schema = scratch.schema().to_string();
     kill_loop(
         Arc::new(scratch),
-        &[("OUTBOX_KILL_POSTGRES", url), ("OUTBOX_KILL_SCHEMA", schema)],
+        &[
+            ("OUTBOX_KILL_POSTGRES", url),
+            ("OUTBOX_KILL_SCHEMA", schema),
+        ],
     );
 }
 
@@ -104,12 +107,22 @@ fn kill_loop(store: Arc<dyn Store>, env: &[(&str, String)]) {
     last.wait().unwrap();
 
     let got = sink.got.lock().unwrap();
-    let lost: Vec<&String> = payloads.keys().filter(|id| !got.contains_key(*id)).collect();
+    let lost: Vec<&String> = payloads
+        .keys()
+        .filter(|id| !got.contains_key(*id))
+        .collect();
     assert!(lost.is_empty(), "{} messages lost", lost.len());
     for (id, (bodies, _)) in got.iter() {
-        assert_eq!(bodies, &payloads[id], "the payload sent under {id} is its own");
+        assert_eq!(
+            bodies, &payloads[id],
+            "the payload sent under {id} is its own"
+        );
     }
-    assert_eq!(got.len(), MESSAGES, "the de-duplicated count is the number sent");
+    assert_eq!(
+        got.len(),
+        MESSAGES,
+        "the de-duplicated count is the number sent"
+    );
     let deliveries: usize = got.values().map(|(_, n)| n).sum();
     let status = outbox::status(store.as_ref(), None).unwrap();
     assert_eq!(
@@ -117,7 +130,10 @@ fn kill_loop(store: Arc<dyn Store>, env: &[(&str, String)]) {
         (MESSAGES as i64, 0, 0),
         "every row is sent"
     );
-    assert!(killed_while_sending >= KILLS / 2, "most kills came mid-stream");
+    assert!(
+        killed_while_sending >= KILLS / 2,
+        "most kills came mid-stream"
+    );
     eprintln!(
         "{} ({}): {MESSAGES} messages, {KILLS} kills ({killed_while_sending} mid-stream), \
          0 lost, {} duplicates, {:.1} s",
@@ -173,7 +189,10 @@ impl Sink {
     }
 }
 
-fn serve(stream: TcpStream, record: &Mutex<HashMap<String, (String, usize)>>) -> std::io::Result<()> {
+fn serve(
+    stream: TcpStream,
+    record: &Mutex<HashMap<String, (String, usize)>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let (mut key, mut length) = (String::new(), 0usize);
     loop {

@@ -62,7 +62,9 @@ fn message_about_first(
     tx: &mut dyn store::Transaction,
     written: &[Value],
 ) -> Result<(), FhirError> {
-    let location = written[0]["response"]["location"].as_str().unwrap_or_default();
+    let location = written[0]["response"]["location"]
+        .as_str()
+        .unwrap_or_default();
     let subject = location.split("/_history").next().unwrap_or_default();
     let message = NewMessage {
         practice: PRACTICE.into(),
@@ -95,13 +97,23 @@ fn patients(repo: &Repository) -> i64 {
 fn a_committed_change_leaves_exactly_one_message_about_it(repo: Repository) {
     let ctx = RequestContext::system(PRACTICE);
     let response = repo
-        .transaction_with(&ctx, bundle(vec![post(patient("Okafor"))]), BASE, message_about_first)
+        .transaction_with(
+            &ctx,
+            bundle(vec![post(patient("Okafor"))]),
+            BASE,
+            message_about_first,
+        )
         .unwrap();
-    let location = response["entry"][0]["response"]["location"].as_str().unwrap();
+    let location = response["entry"][0]["response"]["location"]
+        .as_str()
+        .unwrap();
     let id = location.split('/').nth(1).unwrap();
     let messages = rows(&repo, "SELECT subject, state FROM outbox");
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0][0].as_str(), Some(format!("Patient/{id}").as_str()));
+    assert_eq!(
+        messages[0][0].as_str(),
+        Some(format!("Patient/{id}").as_str())
+    );
     assert_eq!(messages[0][1].as_str(), Some("pending"));
     assert_eq!(patients(&repo), 1);
 }
@@ -120,19 +132,31 @@ fn a_failing_bundle_leaves_no_message(repo: Repository) {
         )
         .unwrap_err();
     assert!(err.status() >= 400, "{err:?}");
-    assert!(rows(&repo, "SELECT id FROM outbox").is_empty(), "no message");
+    assert!(
+        rows(&repo, "SELECT id FROM outbox").is_empty(),
+        "no message"
+    );
     assert_eq!(patients(&repo), 0, "no change");
 }
 
 fn a_message_that_cannot_be_written_undoes_the_change(repo: Repository) {
     let ctx = RequestContext::system(PRACTICE);
     let err = repo
-        .transaction_with(&ctx, bundle(vec![post(patient("Okafor"))]), BASE, |tx, _| {
-            tx.execute("INSERT INTO outbox (id) VALUES (NULL)", &[])?;
-            Ok(())
-        })
+        .transaction_with(
+            &ctx,
+            bundle(vec![post(patient("Okafor"))]),
+            BASE,
+            |tx, _| {
+                tx.execute("INSERT INTO outbox (id) VALUES (NULL)", &[])?;
+                Ok(())
+            },
+        )
         .unwrap_err();
     assert!(err.status() >= 400, "{err:?}");
-    assert_eq!(patients(&repo), 0, "the change is not kept without its message");
+    assert_eq!(
+        patients(&repo),
+        0,
+        "the change is not kept without its message"
+    );
     assert!(rows(&repo, "SELECT id FROM outbox").is_empty());
 }

@@ -87,7 +87,12 @@ impl Scripted {
         })
     }
     fn ids(&self) -> Vec<String> {
-        self.got.lock().unwrap().iter().map(|m| m.id.clone()).collect()
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| m.id.clone())
+            .collect()
     }
 }
 
@@ -121,7 +126,9 @@ fn worker(store: &Arc<dyn Store>, to: Arc<Scripted>, config: WorkerConfig) -> Wo
 
 fn state_of(store: &dyn Store, id: &str) -> outbox::Summary {
     let all = outbox::for_subject(store, PRACTICE, "Patient/p1", 100).unwrap();
-    all.into_iter().find(|s| s.id == id).expect("the message is there")
+    all.into_iter()
+        .find(|s| s.id == id)
+        .expect("the message is there")
 }
 
 fn count(store: &dyn Store) -> i64 {
@@ -138,7 +145,11 @@ fn a_message_commits_with_its_transaction_or_not_at_all(store: Arc<dyn Store>) {
     let mut tx = store.begin(&ctx, TxMode::Write).unwrap();
     outbox::enqueue(tx.as_mut(), &message(1)).unwrap();
     drop(tx); // rolled back, as when the clinical change fails
-    assert_eq!(count(store.as_ref()), 0, "a rolled-back message is not sent");
+    assert_eq!(
+        count(store.as_ref()),
+        0,
+        "a rolled-back message is not sent"
+    );
     enqueue(store.as_ref(), &message(1));
     assert_eq!(count(store.as_ref()), 1);
 }
@@ -168,7 +179,11 @@ fn a_failure_is_retried_later_and_then_delivered(store: Arc<dyn Store>) {
     let s = state_of(store.as_ref(), &id);
     assert_eq!(s.state, MessageState::Pending);
     assert_eq!(s.last_error.as_deref(), Some("PDS is unavailable: 503"));
-    assert_eq!(w.run_once().unwrap(), 0, "not tried again before its backoff");
+    assert_eq!(
+        w.run_once().unwrap(),
+        0,
+        "not tried again before its backoff"
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while state_of(store.as_ref(), &id).state == MessageState::Pending {
         assert!(std::time::Instant::now() < deadline, "never delivered");
@@ -176,7 +191,11 @@ fn a_failure_is_retried_later_and_then_delivered(store: Arc<dyn Store>) {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(state_of(store.as_ref(), &id).state, MessageState::Sent);
-    assert_eq!(pds.ids(), vec![id.clone(), id.clone(), id], "the same id every time");
+    assert_eq!(
+        pds.ids(),
+        vec![id.clone(), id.clone(), id],
+        "the same id every time"
+    );
 }
 
 fn a_permanent_refusal_is_a_dead_letter_with_its_reason_and_can_be_sent_again(
@@ -202,9 +221,15 @@ fn a_permanent_refusal_is_a_dead_letter_with_its_reason_and_can_be_sent_again(
         status[0].latest_dead[0].reason,
         "PDS has no patient with this NHS number"
     );
-    assert!(!outbox::retry(store.as_ref(), Some("Y99999"), &id).unwrap(), "another practice's");
+    assert!(
+        !outbox::retry(store.as_ref(), Some("Y99999"), &id).unwrap(),
+        "another practice's"
+    );
     assert!(outbox::retry(store.as_ref(), Some(PRACTICE), &id).unwrap());
-    assert!(!outbox::retry(store.as_ref(), None, &id).unwrap(), "no longer dead");
+    assert!(
+        !outbox::retry(store.as_ref(), None, &id).unwrap(),
+        "no longer dead"
+    );
     w.run_once().unwrap();
     assert_eq!(state_of(store.as_ref(), &id).state, MessageState::Sent);
     assert_eq!(pds.ids().len(), 2);
@@ -249,7 +274,11 @@ fn a_lease_left_by_a_dead_worker_is_claimed_again(store: Arc<dyn Store>) {
     let w = worker(&store, pds.clone(), quick());
     assert_eq!(w.run_once().unwrap(), 0, "leased to the other worker");
     std::thread::sleep(Duration::from_millis(350));
-    assert_eq!(w.run_once().unwrap(), 1, "the expired lease is claimed again");
+    assert_eq!(
+        w.run_once().unwrap(),
+        1,
+        "the expired lease is claimed again"
+    );
     let s = state_of(store.as_ref(), &id);
     assert_eq!(s.state, MessageState::Sent);
     assert_eq!(s.attempts, 2, "the attempt that died counts");
@@ -263,7 +292,14 @@ fn workers_side_by_side_never_take_the_same_message(store: Arc<dyn Store>) {
     let pds = Scripted::answering(vec![]);
     std::thread::scope(|s| {
         for _ in 0..4 {
-            let w = worker(&store, pds.clone(), WorkerConfig { batch: 3, ..quick() });
+            let w = worker(
+                &store,
+                pds.clone(),
+                WorkerConfig {
+                    batch: 3,
+                    ..quick()
+                },
+            );
             s.spawn(move || while w.run_once().unwrap() > 0 {});
         }
     });
@@ -308,7 +344,10 @@ fn backoff_doubles_up_to_its_cap_with_jitter() {
             full / 2
         );
     }
-    assert!(policy.backoff(1000) <= Duration::from_secs(30), "capped at 30 s");
+    assert!(
+        policy.backoff(1000) <= Duration::from_secs(30),
+        "capped at 30 s"
+    );
     let waits: std::collections::HashSet<u128> =
         (0..20).map(|_| policy.backoff(10).as_micros()).collect();
     assert!(waits.len() > 1, "jittered");
