@@ -132,10 +132,17 @@ impl Worker {
         self
     }
 
-    /// Claims one batch and delivers it; returns how many messages it handled.
+    /// Claims one batch and delivers it; returns how many messages it claimed.
     pub fn run_once(&self) -> Result<usize, StoreError> {
+        let claimed_at = std::time::Instant::now();
         let claimed = self.claim()?;
-        for message in &claimed {
+        // Past this, another worker may take the rest: they are handed back instead.
+        let deadline = self.config.lease.mul_f64(0.8);
+        for (i, message) in claimed.iter().enumerate() {
+            if claimed_at.elapsed() >= deadline {
+                self.release(&claimed[i..])?;
+                break;
+            }
             let delivery = match self.destination_of(message) {
                 Some(to) => to.deliver(message),
                 None => continue,
@@ -145,14 +152,37 @@ impl Worker {
         Ok(claimed.len())
     }
 
+    /// Hands back claimed messages this worker did not get to, uncounted.
+    fn release(&self, messages: &[Message]) -> Result<(), StoreError> {
+        let ctx = store::RequestContext::system("outbox");
+        let mut tx = self.store.begin(&ctx, TxMode::Write)?;
+        for m in messages {
+            tx.execute(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, \
+                 attempts = attempts - 1 WHERE id = ? AND state = 'pending' AND lease_owner = ?",
+                &[m.id.as_str().into(), self.config.owner.as_str().into()],
+            )?;
+        }
+        tx.commit()
+    }
+
     /// Runs until `stop` is set, sleeping `idle` whenever the queue is empty.
+    /// A destination that panics does not stop the worker: the message it was sending
+    /// is claimed again when its lease expires, and counts as an attempt.
     pub fn run(&self, stop: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
-            match self.run_once() {
-                Ok(0) => std::thread::sleep(self.config.idle),
-                Ok(_) => {}
-                Err(e) => {
+            let once = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_once()));
+            match once {
+                Ok(Ok(0)) => std::thread::sleep(self.config.idle),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
                     tracing::warn!(error = %e, "the outbox worker could not reach the database");
+                    std::thread::sleep(self.config.idle.max(Duration::from_secs(1)));
+                }
+                Err(_) => {
+                    tracing::error!(
+                        "an outbox destination panicked; the message will be tried again"
+                    );
                     std::thread::sleep(self.config.idle.max(Duration::from_secs(1)));
                 }
             }

@@ -49,6 +49,7 @@ backends!(
     a_lease_left_by_a_dead_worker_is_claimed_again,
     workers_side_by_side_never_take_the_same_message,
     status_counts_per_destination_and_per_practice,
+    a_slow_batch_hands_back_what_it_could_not_send_within_its_lease,
 );
 
 const PRACTICE: &str = "A81001";
@@ -351,4 +352,42 @@ fn backoff_doubles_up_to_its_cap_with_jitter() {
     let waits: std::collections::HashSet<u128> =
         (0..20).map(|_| policy.backoff(10).as_micros()).collect();
     assert!(waits.len() > 1, "jittered");
+}
+
+fn a_slow_batch_hands_back_what_it_could_not_send_within_its_lease(store: Arc<dyn Store>) {
+    let ids: Vec<String> = (0..3)
+        .map(|i| enqueue(store.as_ref(), &message(i)))
+        .collect();
+    struct Slow;
+    impl Destination for Slow {
+        fn deliver(&self, _: &Message) -> Delivery {
+            std::thread::sleep(Duration::from_millis(120));
+            Delivery::Sent("accepted".into())
+        }
+    }
+    let config = WorkerConfig {
+        lease: Duration::from_millis(200),
+        ..quick()
+    };
+    let slow = Worker::new(store.clone(), config).route("pds", Arc::new(Slow));
+    assert_eq!(slow.run_once().unwrap(), 3);
+    let pds = Scripted::answering(vec![]);
+    let other = worker(&store, pds.clone(), quick());
+    assert_eq!(
+        other.run_once().unwrap(),
+        1,
+        "the third, handed back at once rather than after its lease"
+    );
+    let summaries: Vec<_> = (0..3)
+        .map(|i| {
+            outbox::for_subject(store.as_ref(), PRACTICE, &format!("Patient/p{i}"), 1).unwrap()[0]
+                .clone()
+        })
+        .collect();
+    assert!(summaries.iter().all(|s| s.state == MessageState::Sent));
+    assert_eq!(pds.ids(), vec![ids[2].clone()]);
+    assert_eq!(
+        summaries[2].attempts, 1,
+        "the handed-back claim is not counted"
+    );
 }
