@@ -198,9 +198,17 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     }
 }
 
+/// A metric: name, type, help text, and its value for one destination.
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&DestinationStatus) -> i64,
+);
+
 /// The Prometheus text exposition format, one series per destination.
 pub fn prometheus_text(status: &[DestinationStatus]) -> String {
-    let series: [(&str, &str, &str, fn(&DestinationStatus) -> i64); 4] = [
+    let series: [Series; 4] = [
         (
             "opengp_outbox_pending",
             "gauge",
