@@ -5,6 +5,7 @@ pub mod datetime;
 pub mod defs;
 mod extract;
 mod fhirpath;
+pub mod json;
 pub mod index;
 pub mod nhs_number;
 pub mod outcome;

@@ -18,9 +18,11 @@ mod body;
 mod capability;
 mod context;
 mod error;
+mod json_patch;
 mod middleware;
 mod negotiate;
 mod oauth;
+mod operations;
 mod pages;
 mod prefer;
 mod query;
@@ -44,7 +46,7 @@ use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use pages::{consent, html, login};
-use routes::{instance, system, type_level};
+use routes::{instance, patch, system, type_level};
 use std::future::Future;
 use std::net::SocketAddr;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
@@ -80,6 +82,7 @@ fn fhir_routes(state: AppState) -> Router<AppState> {
             get(type_level::search)
                 .post(type_level::create)
                 .put(type_level::conditional_update)
+                .patch(patch::conditional_patch)
                 .delete(type_level::conditional_delete),
         )
         .route(
@@ -91,14 +94,12 @@ fn fhir_routes(state: AppState) -> Router<AppState> {
             "/fhir/{type}/{id}",
             get(instance::read)
                 .put(instance::update)
+                .patch(patch::patch)
                 .delete(instance::delete),
         )
         .route("/fhir/{type}/{id}/_history", get(instance::history))
         .route("/fhir/{type}/{id}/_history/{vid}", get(instance::vread))
-        .route(
-            "/fhir/{type}/{id}/$everything",
-            get(instance::everything).post(instance::everything_post),
-        )
+        .merge(operations::routes())
         .route_layer(from_fn_with_state(state, middleware::authenticate))
 }
 

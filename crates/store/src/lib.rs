@@ -22,6 +22,7 @@ pub mod repository;
 pub mod schema;
 pub mod search;
 pub mod time;
+mod validate_op;
 pub mod version;
 mod write;
 
@@ -31,4 +32,5 @@ pub use backend::{Dialect, Row, SqlValue, Store, StoreError, Transaction, TxMode
 pub use context::{Actor, Purpose, RequestContext};
 pub use error::{FhirError, FhirResult};
 pub use repository::{HistoryRequest, Repository, RepositoryConfig, SearchRequest};
+pub use validate_op::{ValidateMode, ValidateRequest};
 pub use version::{ResourceVersion, WriteKind, WriteOutcome};

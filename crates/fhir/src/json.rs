@@ -1,0 +1,108 @@
+//! Parsing JSON strictly: an object that names the same key twice is refused. JSON
+//! (RFC 8259) leaves the meaning of a duplicate key open, so two readers of the same
+//! body could disagree about a patient's gender; FHIR JSON forbids it.
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::fmt;
+
+/// Parses `bytes` as JSON, refusing duplicate keys at any depth (nested objects, Bundle
+/// entries, contained resources). The error says what is wrong and where.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, String> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    // The body is valid JSON: a second pass over it looks at the keys only.
+    serde_json::from_slice::<NoDuplicates>(bytes).map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+/// Any JSON value whose objects have no repeated keys.
+struct NoDuplicates;
+
+impl<'de> Deserialize<'de> for NoDuplicates {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicatesVisitor)
+    }
+}
+
+struct NoDuplicatesVisitor;
+
+impl<'de> Visitor<'de> for NoDuplicatesVisitor {
+    type Value = NoDuplicates;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
+        while seq.next_element::<NoDuplicates>()?.is_some() {}
+        Ok(NoDuplicates)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            // serde_json's arbitrary-precision numbers arrive as a one-key map whose
+            // value is the number's text.
+            if key == "$serde_json::private::Number" {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!(
+                    "the key \"{key}\" appears twice in one object"
+                )));
+            }
+            map.next_value::<NoDuplicates>()?;
+        }
+        Ok(NoDuplicates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_a_duplicate_key_at_any_depth() {
+        let top = br#"{"resourceType":"Patient","gender":"male","gender":"female"}"#;
+        let err = parse_strict(top).unwrap_err();
+        assert!(err.contains("\"gender\" appears twice"), "{err}");
+        let nested = br#"{"resourceType":"Patient","name":[{"family":"A","family":"B"}]}"#;
+        assert!(parse_strict(nested).is_err());
+        let bundle = br#"{"resourceType":"Bundle","type":"transaction","entry":[
+            {"resource":{"resourceType":"Observation","status":"final","status":"amended"}}]}"#;
+        assert!(parse_strict(bundle).is_err());
+    }
+
+    #[test]
+    fn keeps_what_is_valid_as_written() {
+        let body = br#"{"resourceType":"Observation","valueQuantity":{"value":1.50},
+            "a":[{"x":1},{"x":2}],"b":null,"c":true,"d":-3}"#;
+        let value = parse_strict(body).unwrap();
+        assert_eq!(value["valueQuantity"]["value"].to_string(), "1.50");
+        assert_eq!(value["a"][1]["x"], 2);
+        // The same key in sibling objects is not a duplicate.
+        assert!(parse_strict(br#"[{"k":1},{"k":2}]"#).is_ok());
+        assert!(parse_strict(b"{\"a\":").is_err());
+    }
+}
