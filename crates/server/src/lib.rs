@@ -17,6 +17,7 @@
 mod body;
 mod capability;
 mod context;
+mod drain;
 mod error;
 mod json_patch;
 mod middleware;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(middleware::unknown_url)
         // Listed innermost first: the last layer sees the request first.
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(from_fn_with_state(state.clone(), drain::drain_unread_body))
         .layer(from_fn(middleware::method_not_allowed_outcome))
         .layer(from_fn(middleware::catch_panic))
         .layer(middleware::trace_layer())
