@@ -113,6 +113,10 @@ fn public_fhir_routes() -> Router<AppState> {
             "/fhir/.well-known/smart-configuration",
             get(smart::smart_configuration),
         )
+        .route(
+            "/fhir/.well-known/openid-configuration",
+            get(smart::openid_configuration_document),
+        )
 }
 
 /// Sign-in pages and the OAuth endpoints.
@@ -127,6 +131,7 @@ fn page_routes() -> Router<AppState> {
         .route("/oauth/authorize", get(consent::show).post(consent::decide))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
+        .route("/oauth/jwks", get(oauth::jwks))
         .merge(ui::routes())
         .layer(from_fn(html::security_headers))
 }

@@ -152,9 +152,30 @@ pub async fn token(State(state): State<AppState>, parts: Parts, body: Bytes) -> 
         client_secret: credentials.secret,
     };
     let source = source_address(&parts);
-    match blocking(&state, move |auth| auth.token(&req, source.as_deref())).await {
+    // The id_token's issuer is the FHIR base the discovery documents name.
+    let issuer = crate::context::base_url(&parts, &state);
+    match blocking(&state, move |auth| {
+        auth.token_for_issuer(&req, source.as_deref(), Some(&issuer))
+    })
+    .await
+    {
         Ok(issued) => no_store_json(StatusCode::OK, &issued.to_json()),
         Err(e) => oauth_error(&e, basic),
+    }
+}
+
+/// `GET /oauth/jwks`: the keys id_tokens are signed with (public).
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match blocking(&state, |auth| auth.jwks()).await {
+        Ok(keys) => {
+            let mut response = Response::new(Body::from(keys.to_string()));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/jwk-set+json"),
+            );
+            response
+        }
+        Err(e) => oauth_error(&e, false),
     }
 }
 
