@@ -71,8 +71,7 @@ impl SigningKey {
             ],
         )?;
         tx.commit()?;
-        Self::load(begin()?.as_mut())?
-            .ok_or_else(|| internal("the signing key was not stored"))
+        Self::load(begin()?.as_mut())?.ok_or_else(|| internal("the signing key was not stored"))
     }
 
     fn load(tx: &mut dyn Transaction) -> Result<Option<SigningKey>, AuthError> {
@@ -140,5 +139,8 @@ fn thumbprint(key: &rsa::PrivateKey) -> String {
 
 fn internal(e: impl std::fmt::Display) -> AuthError {
     tracing::error!(error = %e, "the id_token signing key failed");
-    AuthError::new(ErrorKind::Internal, "the id_token signing key is not available")
+    AuthError::new(
+        ErrorKind::Internal,
+        "the id_token signing key is not available",
+    )
 }

@@ -615,7 +615,11 @@ fn the_id_token_key_is_made_once_and_shared(store: Arc<dyn Store>) {
         .unwrap();
     let issued = f
         .auth
-        .token_for_issuer(&code_request(&client, &code), None, Some("https://gp.example/fhir"))
+        .token_for_issuer(
+            &code_request(&client, &code),
+            None,
+            Some("https://gp.example/fhir"),
+        )
         .unwrap();
     let token = issued.id_token.expect("an id_token");
     assert_eq!(token.split('.').count(), 3);

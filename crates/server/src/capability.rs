@@ -211,7 +211,12 @@ mod tests {
             patient["operation"][0]["definition"],
             "http://example.org/fhir/OperationDefinition/Patient-everything"
         );
-        assert!(patient["interaction"].as_array().unwrap().contains(&json!({"code": "patch"})));
+        assert!(
+            patient["interaction"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"code": "patch"}))
+        );
         let includes = patient["searchInclude"].as_array().unwrap();
         assert!(
             includes.contains(&json!("Patient:general-practitioner")),

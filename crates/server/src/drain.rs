@@ -6,8 +6,8 @@
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::header::CONNECTION;
 use axum::http::HeaderValue;
+use axum::http::header::CONNECTION;
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
@@ -23,7 +23,11 @@ const DRAIN_TIME: Duration = Duration::from_secs(10);
 
 /// Hands the handler a body it can read or drop, and reads what it left (at most the
 /// body limit again, for at most [`DRAIN_TIME`]) before answering.
-pub async fn drain_unread_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn drain_unread_body(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = req.into_parts();
     let shared = Arc::new(Mutex::new(Some(body)));
     let req = Request::from_parts(parts, Body::new(SharedBody(shared.clone())));

@@ -127,6 +127,9 @@ mod tests {
         assert_eq!(config["jwks_uri"], "https://gp.example/oauth/jwks");
         let openid = openid_configuration("https://gp.example/fhir");
         assert_eq!(openid["issuer"], config["issuer"]);
-        assert_eq!(openid["id_token_signing_alg_values_supported"], json!(["RS256"]));
+        assert_eq!(
+            openid["id_token_signing_alg_values_supported"],
+            json!(["RS256"])
+        );
     }
 }

@@ -49,10 +49,15 @@ async fn validate_reports_without_writing() {
         .filter_map(|i| i["expression"][0].as_str())
         .collect();
     assert!(
-        where_.iter().any(|e| e.contains("birthDate")) && where_.iter().any(|e| e.contains("colour")),
+        where_.iter().any(|e| e.contains("birthDate"))
+            && where_.iter().any(|e| e.contains("colour")),
         "{found:?}"
     );
-    assert_eq!(api.versions_of("Patient").await, 0, "$validate wrote something");
+    assert_eq!(
+        api.versions_of("Patient").await,
+        0,
+        "$validate wrote something"
+    );
 }
 
 #[tokio::test]
@@ -77,8 +82,11 @@ async fn validate_update_checks_the_id_and_delete_warns_of_dangling_references()
         ]
     });
     let found = issues(
-        &api.post(&format!("/fhir/Patient/{patient_id}/$validate"), &parameters)
-            .await,
+        &api.post(
+            &format!("/fhir/Patient/{patient_id}/$validate"),
+            &parameters,
+        )
+        .await,
     );
     assert_eq!(severities(&found), ["error"], "{found:?}");
 
@@ -88,18 +96,26 @@ async fn validate_update_checks_the_id_and_delete_warns_of_dangling_references()
     );
     assert_eq!(severities(&found), ["warning"], "{found:?}");
     let text = found[0]["diagnostics"].as_str().unwrap();
-    assert!(text.contains(&format!("Observation/{observation_id}")), "{text}");
+    assert!(
+        text.contains(&format!("Observation/{observation_id}")),
+        "{text}"
+    );
 
-    let found = issues(&api.get("/fhir/Patient/no-such-patient/$validate?mode=delete").await);
+    let found = issues(
+        &api.get("/fhir/Patient/no-such-patient/$validate?mode=delete")
+            .await,
+    );
     assert_eq!(found[0]["code"], "not-found", "{found:?}");
 
     // Update and delete are about an instance.
     api.get("/fhir/Patient/$validate?mode=delete")
         .await
         .assert_outcome(400);
-    api.get(&format!("/fhir/Patient/{patient_id}/$validate?mode=destroy"))
-        .await
-        .assert_outcome(400);
+    api.get(&format!(
+        "/fhir/Patient/{patient_id}/$validate?mode=destroy"
+    ))
+    .await
+    .assert_outcome(400);
     assert_eq!(api.versions_of("Patient").await, 1);
     assert_eq!(api.versions_of("Observation").await, 1);
 }
@@ -166,7 +182,11 @@ async fn unknown_operations_are_named_in_a_404() {
     ] {
         let reply = api.get(&url).await;
         reply.assert_outcome(404);
-        assert!(reply.text().contains("$frobnicate"), "{url}: {}", reply.text());
+        assert!(
+            reply.text().contains("$frobnicate"),
+            "{url}: {}",
+            reply.text()
+        );
     }
     // $everything is declared on Patient only.
     let reply = api.get("/fhir/Observation/x/$everything").await;
@@ -209,9 +229,12 @@ async fn every_operation_in_the_capability_statement_has_its_definition() {
     // An operation that changes nothing may be invoked by GET and POST; POST of an
     // empty body takes its parameters from the URL.
     let id = api.create(&patient("Everything", "9434765919")).await;
-    let post = req(Method::POST, &format!("/fhir/Patient/{id}/$everything?_count=5"))
-        .body(Body::empty())
-        .unwrap();
+    let post = req(
+        Method::POST,
+        &format!("/fhir/Patient/{id}/$everything?_count=5"),
+    )
+    .body(Body::empty())
+    .unwrap();
     let reply = api.send(post).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(entry_ids(&reply.json(), "Patient"), vec![id]);

@@ -81,17 +81,28 @@ async fn a_refused_patch_writes_nothing() {
         ),
         // A path that is not there.
         (
-            json_patch(&uri, &json!([{ "op": "remove", "path": "/deceasedBoolean" }]), None),
+            json_patch(
+                &uri,
+                &json!([{ "op": "remove", "path": "/deceasedBoolean" }]),
+                None,
+            ),
             422,
         ),
         // Changing the id.
         (
-            json_patch(&uri, &json!([{ "op": "replace", "path": "/id", "value": "x" }]), None),
+            json_patch(
+                &uri,
+                &json!([{ "op": "replace", "path": "/id", "value": "x" }]),
+                None,
+            ),
             422,
         ),
         // Not a patch.
         (json_patch(&uri, &json!({ "op": "add" }), None), 400),
-        (json_patch(&uri, &json!([{ "op": "mend", "path": "/gender" }]), None), 400),
+        (
+            json_patch(&uri, &json!([{ "op": "mend", "path": "/gender" }]), None),
+            400,
+        ),
         (
             req(Method::PATCH, &uri)
                 .header("content-type", "application/json-patch+json")
@@ -122,10 +133,19 @@ async fn a_conditional_patch_finds_its_one_resource() {
     let one = "/fhir/Patient?identifier=https%3A%2F%2Ffhir.nhs.uk%2FId%2Fnhs-number%7C9434765919";
     let reply = api.send(json_patch(one, &replace, None)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    assert_eq!(api.get(&format!("/fhir/Patient/{id}")).await.json()["gender"], "male");
+    assert_eq!(
+        api.get(&format!("/fhir/Patient/{id}")).await.json()["gender"],
+        "male"
+    );
     let two = "/fhir/Patient?family=Twin";
-    api.send(json_patch(two, &replace, None)).await.assert_outcome(412);
+    api.send(json_patch(two, &replace, None))
+        .await
+        .assert_outcome(412);
     let none = "/fhir/Patient?family=Nobody";
-    api.send(json_patch(none, &replace, None)).await.assert_outcome(404);
-    api.send(json_patch("/fhir/Patient", &replace, None)).await.assert_outcome(400);
+    api.send(json_patch(none, &replace, None))
+        .await
+        .assert_outcome(404);
+    api.send(json_patch("/fhir/Patient", &replace, None))
+        .await
+        .assert_outcome(400);
 }

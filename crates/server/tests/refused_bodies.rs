@@ -11,8 +11,8 @@ use std::time::Duration;
 
 /// Serves `api`'s store and sign-in with a 1 MiB body limit on a real socket.
 async fn serve(api: &Api) -> SocketAddr {
-    let state = server::AppState::new(api.repo.clone(), api.auth.clone())
-        .with_body_limit(1024 * 1024);
+    let state =
+        server::AppState::new(api.repo.clone(), api.auth.clone()).with_body_limit(1024 * 1024);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::serve(listener, state));
@@ -25,7 +25,9 @@ async fn post_slowly(addr: SocketAddr, token: Option<&str>, size: usize) -> Stri
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     tokio::task::spawn_blocking(move || {
         let mut socket = std::net::TcpStream::connect(addr).unwrap();
-        socket.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         let head = format!(
             "POST /fhir/Patient HTTP/1.1\r\nHost: localhost\r\n{auth}\
              Content-Type: application/fhir+json\r\nContent-Length: {size}\r\n\r\n"
@@ -67,7 +69,10 @@ async fn the_client_reads_401_413_and_429_after_sending_its_body() {
     let addr = serve(&api).await;
 
     let unauthenticated = post_slowly(addr, None, 900 * 1024).await;
-    assert!(unauthenticated.starts_with("HTTP/1.1 401"), "{unauthenticated}");
+    assert!(
+        unauthenticated.starts_with("HTTP/1.1 401"),
+        "{unauthenticated}"
+    );
 
     let token = api.token.clone().unwrap();
     let too_large = post_slowly(addr, Some(&token), 1536 * 1024).await;

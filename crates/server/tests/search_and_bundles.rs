@@ -133,7 +133,12 @@ async fn unknown_search_parameter_is_ignored_and_reported_unless_strict() {
         .expect("an outcome entry");
     let issue = &outcome["resource"]["issue"][0];
     assert_eq!(issue["severity"], "warning");
-    assert!(issue["diagnostics"].as_str().unwrap().contains("_totalMethod"));
+    assert!(
+        issue["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("_totalMethod")
+    );
     let self_link = bundle["link"]
         .as_array()
         .unwrap()
@@ -160,7 +165,11 @@ async fn unknown_search_parameter_is_ignored_and_reported_unless_strict() {
         .unwrap();
     let reply = api.send(strict).await;
     reply.assert_outcome(400);
-    assert!(reply.text().contains("favourite-colour"), "{}", reply.text());
+    assert!(
+        reply.text().contains("favourite-colour"),
+        "{}",
+        reply.text()
+    );
 }
 
 #[tokio::test]

@@ -768,10 +768,19 @@ async fn openid_fhir_user_gets_an_id_token_signed_with_the_published_key() {
 
     // The discovery documents name the key set; it is public.
     let anon = api.anonymous();
-    let smart = anon.get("/fhir/.well-known/smart-configuration").await.json();
-    let openid = anon.get("/fhir/.well-known/openid-configuration").await.json();
+    let smart = anon
+        .get("/fhir/.well-known/smart-configuration")
+        .await
+        .json();
+    let openid = anon
+        .get("/fhir/.well-known/openid-configuration")
+        .await
+        .json();
     assert_eq!(smart["jwks_uri"], openid["jwks_uri"]);
-    assert_eq!(openid["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert_eq!(
+        openid["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
     let jwks_path = openid["jwks_uri"]
         .as_str()
         .unwrap()
@@ -815,13 +824,22 @@ async fn openid_fhir_user_gets_an_id_token_signed_with_the_published_key() {
         claims["fhirUser"],
         format!("{BASE}/Practitioner/{practitioner}")
     );
-    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
     assert!(exp > iat && iat > 0, "{claims}");
 
     // The key is kept: a second token is signed by the same one.
     let code = authorization_code(&api, &gp, &app.client_id, "openid user/Patient.rs", None).await;
     let again = exchange(&api, &app.client_id, &code, VERIFIER).await.json();
-    let header2 = again["id_token"].as_str().unwrap().split('.').next().unwrap().to_string();
+    let header2 = again["id_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string();
     assert_eq!(header2, parts[0]);
     // Without openid there is none.
     let code = authorization_code(&api, &gp, &app.client_id, "user/Patient.rs", None).await;

@@ -55,7 +55,9 @@ impl Invocation {
         }
         let id = segments.remove("id");
         if id.as_deref().is_some_and(|id| !is_valid_id(id)) {
-            return Err(ApiError::bad_request("the id in the URL is not a valid FHIR id"));
+            return Err(ApiError::bad_request(
+                "the id in the URL is not a valid FHIR id",
+            ));
         }
         let fhir = Fhir::from_request_parts(&mut parts, state).await?;
         let mut invocation = Invocation {
@@ -146,10 +148,7 @@ impl Invocation {
                 .iter()
                 .find(|p| p.use_ == Use::In && p.name == name.as_str())
                 .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "${} has no input parameter '{name}'",
-                        op.code
-                    ))
+                    ApiError::bad_request(format!("${} has no input parameter '{name}'", op.code))
                 })?;
             if declared.max == "1" && seen.contains(&name) {
                 return Err(ApiError::bad_request(format!(

@@ -131,7 +131,10 @@ pub fn routes() -> Router<AppState> {
         for (level, path) in [
             (Level::System, format!("/fhir/${}", op.code)),
             (Level::Type, format!("/fhir/{{type}}/${}", op.code)),
-            (Level::Instance, format!("/fhir/{{type}}/{{id}}/${}", op.code)),
+            (
+                Level::Instance,
+                format!("/fhir/{{type}}/{{id}}/${}", op.code),
+            ),
         ] {
             if op.at(level) {
                 router = router.route(&path, method_router(op, level));
@@ -148,9 +151,7 @@ fn method_router(op: &'static Operation, level: Level) -> MethodRouter<AppState>
     if op.affects_state {
         post
     } else {
-        post.get(move |State(state): State<AppState>, req: Request| {
-            invoke(state, op, level, req)
-        })
+        post.get(move |State(state): State<AppState>, req: Request| invoke(state, op, level, req))
     }
 }
 

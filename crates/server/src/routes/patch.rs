@@ -11,7 +11,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
-use store::{FhirError, FhirResult, RequestContext, Repository, SearchRequest, WriteOutcome};
+use store::{FhirError, FhirResult, Repository, RequestContext, SearchRequest, WriteOutcome};
 
 /// `PATCH /fhir/{type}/{id}`
 pub async fn patch(
@@ -103,7 +103,9 @@ fn patch_resource(
         .and_then(|text| serde_json::from_str(text).ok())
         .ok_or_else(|| FhirError::Gone(format!("{rtype}/{id} is deleted")))?;
     json_patch::apply(&mut resource, patch).map_err(|e| match e {
-        PatchError::Malformed(m) => FhirError::bad_request(format!("the JSON Patch is not valid: {m}")),
+        PatchError::Malformed(m) => {
+            FhirError::bad_request(format!("the JSON Patch is not valid: {m}"))
+        }
         PatchError::NotApplicable(m) => FhirError::Unprocessable(vec![fhir::Issue::error(
             "processing",
             format!("the JSON Patch cannot be applied: {m}"),

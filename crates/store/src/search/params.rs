@@ -168,8 +168,7 @@ pub(crate) fn parse(
                 Ok(None) => {}
                 Err(ParamError::Unknown(msg)) if lenient => {
                     q.warnings.push(
-                        Issue::warning("not-supported", format!("{msg}: ignored"))
-                            .at(key.clone()),
+                        Issue::warning("not-supported", format!("{msg}: ignored")).at(key.clone()),
                     );
                     q.ignored.push(key.clone());
                 }
