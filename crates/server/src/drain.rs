@@ -7,11 +7,12 @@
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
-use axum::http::header::CONNECTION;
+use axum::http::header::{CONNECTION, EXPECT};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -29,12 +30,24 @@ pub async fn drain_unread_body(
     next: Next,
 ) -> Response {
     let (parts, body) = req.into_parts();
+    // A client that waits for `100 Continue` sends no body unless it is read (hyper
+    // sends the 100 on the first read): an answer given without reading needs no drain.
+    let waits_to_send = parts
+        .headers
+        .get(EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let shared = Arc::new(Mutex::new(Some(body)));
-    let req = Request::from_parts(parts, Body::new(SharedBody(shared.clone())));
+    let polled = Arc::new(AtomicBool::new(false));
+    let body = SharedBody {
+        body: shared.clone(),
+        polled: polled.clone(),
+    };
+    let req = Request::from_parts(parts, Body::new(body));
     let mut response = next.run(req).await;
     let rest = shared.lock().map(|mut b| b.take()).unwrap_or(None);
+    let unread = waits_to_send && !polled.load(Ordering::Relaxed);
     if let Some(rest) = rest
-        && !drain(rest, state.body_limit).await
+        && (unread || !drain(rest, state.body_limit).await)
     {
         // Not all of it could be read: the connection cannot be reused.
         response
@@ -65,7 +78,11 @@ async fn drain(mut body: Body, max: usize) -> bool {
 
 /// The request body, kept where the middleware can still reach it once the handler has
 /// dropped its side.
-struct SharedBody(Arc<Mutex<Option<Body>>>);
+struct SharedBody {
+    body: Arc<Mutex<Option<Body>>>,
+    /// Whether the handler ever asked for the body.
+    polled: Arc<AtomicBool>,
+}
 
 impl HttpBody for SharedBody {
     type Data = Bytes;
@@ -75,7 +92,8 @@ impl HttpBody for SharedBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        let Ok(mut guard) = self.0.lock() else {
+        self.polled.store(true, Ordering::Relaxed);
+        let Ok(mut guard) = self.body.lock() else {
             return Poll::Ready(None);
         };
         let Some(body) = guard.as_mut() else {
@@ -90,14 +108,14 @@ impl HttpBody for SharedBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0
+        self.body
             .lock()
             .map(|b| b.as_ref().is_none_or(HttpBody::is_end_stream))
             .unwrap_or(true)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.0
+        self.body
             .lock()
             .ok()
             .and_then(|b| b.as_ref().map(HttpBody::size_hint))

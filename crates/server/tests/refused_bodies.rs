@@ -89,3 +89,29 @@ async fn the_client_reads_401_413_and_429_after_sending_its_body() {
         "{throttled}"
     );
 }
+
+/// A client that waits for `100 Continue` before sending is told 401 straight away, and
+/// is never asked for the body it would have sent.
+#[tokio::test]
+async fn a_client_expecting_100_continue_gets_the_refusal_without_sending() {
+    let api = Api::new();
+    let addr = serve(&api).await;
+    let response = tokio::task::spawn_blocking(move || {
+        let mut socket = std::net::TcpStream::connect(addr).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        socket
+            .write_all(
+                b"POST /fhir/Patient HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n\
+                  Content-Type: application/fhir+json\r\nContent-Length: 900000\r\n\r\n",
+            )
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let n = socket.read(&mut buf).expect("an answer before the body");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+}
