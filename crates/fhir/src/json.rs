@@ -2,9 +2,11 @@
 //! (RFC 8259) leaves the meaning of a duplicate key open, so two readers of the same
 //! body could disagree about a patient's gender; FHIR JSON forbids it.
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::borrow::Cow;
 use std::fmt;
 
 /// Parses `bytes` as JSON, refusing duplicate keys at any depth (nested objects, Bundle
@@ -59,22 +61,49 @@ impl<'de> Visitor<'de> for NoDuplicatesVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
+        // FHIR objects have few keys: a list is quicker than hashing them.
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             // serde_json's arbitrary-precision numbers arrive as a one-key map whose
             // value is the number's text.
             if key == "$serde_json::private::Number" {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
-            if !seen.insert(key.clone()) {
+            if seen.contains(&key) {
                 return Err(de::Error::custom(format!(
                     "the key \"{key}\" appears twice in one object"
                 )));
             }
+            seen.push(key);
             map.next_value::<NoDuplicates>()?;
         }
         Ok(NoDuplicates)
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
     }
 }
 
