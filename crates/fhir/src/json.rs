@@ -7,7 +7,11 @@ use serde::de::{
 };
 use serde_json::Value;
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
+
+/// Objects with more keys than this are checked with a hash set.
+const LIST_LIMIT: usize = 32;
 
 /// Parses `bytes` as JSON, refusing duplicate keys at any depth (nested objects, Bundle
 /// entries, contained resources). The error says what is wrong and where.
@@ -61,8 +65,10 @@ impl<'de> Visitor<'de> for NoDuplicatesVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
-        // FHIR objects have few keys: a list is quicker than hashing them.
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        // FHIR objects have few keys: a list is quicker than hashing them. A hostile
+        // object with very many keys is checked with a set, so it cannot cost n².
+        let mut few: Vec<Cow<'de, str>> = Vec::new();
+        let mut many: HashSet<Cow<'de, str>> = HashSet::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             // serde_json's arbitrary-precision numbers arrive as a one-key map whose
             // value is the number's text.
@@ -70,12 +76,21 @@ impl<'de> Visitor<'de> for NoDuplicatesVisitor {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
-            if seen.contains(&key) {
+            let repeated = if few.len() < LIST_LIMIT {
+                let repeated = few.contains(&key);
+                few.push(key.clone());
+                repeated
+            } else {
+                if many.is_empty() {
+                    many.extend(few.iter().cloned());
+                }
+                !many.insert(key.clone())
+            };
+            if repeated {
                 return Err(de::Error::custom(format!(
                     "the key \"{key}\" appears twice in one object"
                 )));
             }
-            seen.push(key);
             map.next_value::<NoDuplicates>()?;
         }
         Ok(NoDuplicates)
@@ -130,6 +145,16 @@ mod tests {
         let value = parse_strict(body).unwrap();
         assert_eq!(value["valueQuantity"]["value"].to_string(), "1.50");
         assert_eq!(value["a"][1]["x"], 2);
+        // Large objects too, either side of the switch to a set.
+        let keys: Vec<String> = (0..100).map(|i| format!("\"k{i}\":{i}")).collect();
+        let big = format!("{{{}}}", keys.join(","));
+        assert!(parse_strict(big.as_bytes()).is_ok());
+        for repeat in [5, 50] {
+            let twice = format!("{{{},\"k{repeat}\":0}}", keys.join(","));
+            assert!(parse_strict(twice.as_bytes()).is_err(), "k{repeat}");
+        }
+        let early = format!("{{\"k3\":0,{}}}", keys[..40].join(","));
+        assert!(parse_strict(early.as_bytes()).is_err());
         // The same key in sibling objects is not a duplicate.
         assert!(parse_strict(br#"[{"k":1},{"k":2}]"#).is_ok());
         assert!(parse_strict(b"{\"a\":").is_err());
