@@ -3,8 +3,6 @@
 
 use crate::context::source_address;
 use crate::state::AppState;
-use web::auth_blocking as blocking;
-use web::form::Fields;
 use auth::{AuthError, ErrorKind, TokenRequest};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -14,6 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use base64::Engine;
 use serde_json::{Value, json};
+use web::auth_blocking as blocking;
+use web::form::Fields;
 
 /// A client's credentials, from HTTP Basic or the form (`client_secret_post`).
 struct ClientCredentials {

@@ -26,7 +26,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(middleware::unknown_url)
         // Listed innermost first: the last layer sees the request first.
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(from_fn_with_state(state.clone(), web::drain::drain_unread_body))
+        .layer(from_fn_with_state(
+            state.clone(),
+            web::drain::drain_unread_body,
+        ))
         .layer(from_fn(middleware::method_not_allowed_outcome))
         .layer(from_fn(middleware::catch_panic))
         .layer(middleware::trace_layer())
