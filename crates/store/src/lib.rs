@@ -21,6 +21,7 @@ pub mod repository;
 pub mod schema;
 pub mod search;
 pub mod services;
+mod validate_op;
 mod write;
 
 pub use ::access::{self, context};
@@ -35,4 +36,5 @@ pub use context::{Actor, Purpose, RequestContext};
 pub use error::{FhirError, FhirResult};
 pub use repository::{HistoryRequest, Repository, RepositoryConfig, SearchRequest};
 pub use services::Found;
+pub use validate_op::{ValidateMode, ValidateRequest};
 pub use version::{ResourceVersion, WriteKind, WriteOutcome};
