@@ -1,9 +1,9 @@
 //! JetStream's API: JSON requests on `$JS.API.*` subjects, JSON answers that carry either
 //! the result or an `error` object.
 
+use crate::Error;
 use crate::client::Client;
 use crate::protocol::Headers;
-use crate::Error;
 use serde_json::Value;
 use std::time::Duration;
 

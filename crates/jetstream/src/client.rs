@@ -5,9 +5,9 @@
 //! old one broke; every request this crate makes is safe to repeat (a publish carries
 //! its `Nats-Msg-Id`, so the stream stores it once).
 
+use crate::Error;
 use crate::connection::{Connection, ServerInfo};
 use crate::protocol::{Headers, Message};
-use crate::Error;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -123,11 +123,11 @@ impl Client {
         timeout: Duration,
     ) -> Result<Message, Error> {
         self.with_retry(|conn| {
-            let reply = conn.new_reply_subject();
+            let (reply, sid) = conn.subscribe_reply()?;
             conn.publish(subject, Some(&reply), headers, payload)?;
-            let message = conn
-                .next_message(&reply, Instant::now() + timeout)?
-                .ok_or(Error::Timeout(timeout, "request"))?;
+            let answer = conn.next_message(sid, Instant::now() + timeout);
+            conn.unsubscribe(sid)?;
+            let message = answer?.ok_or(Error::Timeout(timeout, "request"))?;
             if message.headers.status == Some(503) {
                 return Err(Error::NoResponders(subject.to_string()));
             }
@@ -145,17 +145,24 @@ impl Client {
         mut done: impl FnMut(&Message) -> bool,
     ) -> Result<Vec<Message>, Error> {
         self.with_retry(|conn| {
-            let reply = conn.new_reply_subject();
+            let (reply, sid) = conn.subscribe_reply()?;
             conn.publish(subject, Some(&reply), &Headers::default(), payload)?;
             let mut replies = Vec::new();
-            while let Some(message) = conn.next_message(&reply, deadline)? {
-                let last = done(&message);
-                replies.push(message);
-                if last {
-                    break;
+            let ended = loop {
+                match conn.next_message(sid, deadline) {
+                    Ok(Some(message)) => {
+                        let last = done(&message);
+                        replies.push(message);
+                        if last {
+                            break Ok(());
+                        }
+                    }
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(e),
                 }
-            }
-            Ok(replies)
+            };
+            conn.unsubscribe(sid)?;
+            ended.map(|()| replies)
         })
     }
 
@@ -203,11 +210,17 @@ mod tests {
     #[test]
     fn urls() {
         let a = ServerAddr::parse("nats://127.0.0.1:4222").unwrap();
-        assert_eq!((a.host.as_str(), a.port, a.credentials), ("127.0.0.1", 4222, None));
+        assert_eq!(
+            (a.host.as_str(), a.port, a.credentials),
+            ("127.0.0.1", 4222, None)
+        );
         assert_eq!(ServerAddr::parse("localhost").unwrap().port, 4222);
         let a = ServerAddr::parse("nats://relay:s3cret@nats.internal:4223").unwrap();
         assert_eq!(a.credentials, Some(("relay".into(), "s3cret".into())));
-        assert_eq!(format!("{a:?} {a}"), "nats://nats.internal:4223 nats://nats.internal:4223");
+        assert_eq!(
+            format!("{a:?} {a}"),
+            "nats://nats.internal:4223 nats://nats.internal:4223"
+        );
         assert!(ServerAddr::parse("tls://x:4222").is_err());
         assert!(ServerAddr::parse("nats://:4222").is_err());
         assert!(ServerAddr::parse("nats://x:port").is_err());

@@ -1,18 +1,17 @@
 //! One TCP connection to a NATS server: the INFO/CONNECT handshake, publishing, and
 //! reading what arrives on our inbox subscription.
 //!
-//! Each connection subscribes once to `_INBOX.<random>.*`; every request gets its own
-//! reply subject under it. Messages for a reply subject nobody waits for any more (a
-//! request that timed out) are dropped: for JetStream deliveries that only means the
-//! server redelivers them after the consumer's ack wait.
+//! Every request subscribes to a reply subject of its own (`_INBOX.<random>.<n>`, with
+//! its own subscription id, since JetStream deliveries keep their original subject and
+//! are told apart only by the id) and unsubscribes when done. A message that still
+//! arrives for a finished request is dropped: for a JetStream delivery that only means
+//! the server delivers it again after the consumer's ack wait.
 
 use crate::protocol::{self, Headers, Message, ServerOp};
 use crate::{Error, ServerAddr};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
-
-const INBOX_SID: &str = "1";
 
 /// What the server told us about itself in INFO.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -36,7 +35,7 @@ pub struct Connection {
     /// Bytes read but not yet parsed (possibly part of an operation).
     buf: Vec<u8>,
     inbox_prefix: String,
-    next_reply: u64,
+    next_sid: u64,
     pub info: ServerInfo,
 }
 
@@ -49,7 +48,7 @@ impl Connection {
             stream,
             buf: Vec::with_capacity(64 * 1024),
             inbox_prefix: format!("_INBOX.{}", uuid::Uuid::new_v4().simple()),
-            next_reply: 0,
+            next_sid: 0,
             info: ServerInfo {
                 version: String::new(),
                 headers: false,
@@ -85,19 +84,26 @@ impl Connection {
             connect["user"] = user.clone().into();
             connect["pass"] = pass.clone().into();
         }
-        let hello = format!(
-            "CONNECT {connect}\r\nSUB {}.* {INBOX_SID}\r\nPING\r\n",
-            conn.inbox_prefix
-        );
+        let hello = format!("CONNECT {connect}\r\nPING\r\n");
         conn.stream.write_all(hello.as_bytes())?;
         conn.wait_pong(deadline, timeout)?;
         Ok(conn)
     }
 
-    /// A reply subject no earlier request used, under this connection's inbox.
-    pub fn new_reply_subject(&mut self) -> String {
-        self.next_reply += 1;
-        format!("{}.{}", self.inbox_prefix, self.next_reply)
+    /// Subscribes to a new reply subject: the subject and its subscription id.
+    pub fn subscribe_reply(&mut self) -> Result<(String, u64), Error> {
+        self.next_sid += 1;
+        let sid = self.next_sid;
+        let subject = format!("{}.{sid}", self.inbox_prefix);
+        self.stream
+            .write_all(format!("SUB {subject} {sid}\r\n").as_bytes())?;
+        Ok((subject, sid))
+    }
+
+    pub fn unsubscribe(&mut self, sid: u64) -> Result<(), Error> {
+        self.stream
+            .write_all(format!("UNSUB {sid}\r\n").as_bytes())?;
+        Ok(())
     }
 
     /// PUB (or HPUB when there are headers).
@@ -119,7 +125,9 @@ impl Connection {
         let reply = reply.map(|r| format!(" {r}")).unwrap_or_default();
         let mut frame = Vec::with_capacity(payload.len() + 128);
         if headers.is_empty() {
-            frame.extend_from_slice(format!("PUB {subject}{reply} {}\r\n", payload.len()).as_bytes());
+            frame.extend_from_slice(
+                format!("PUB {subject}{reply} {}\r\n", payload.len()).as_bytes(),
+            );
         } else {
             let block = headers.encode()?;
             let total = block.len() + payload.len();
@@ -141,17 +149,13 @@ impl Connection {
         self.wait_pong(Instant::now() + timeout, timeout)
     }
 
-    /// The next message on `subject`, or None at the deadline. Answers the server's PINGs
-    /// meanwhile.
-    pub fn next_message(
-        &mut self,
-        subject: &str,
-        deadline: Instant,
-    ) -> Result<Option<Message>, Error> {
+    /// The next message on subscription `sid`, or None at the deadline. Answers the
+    /// server's PINGs meanwhile.
+    pub fn next_message(&mut self, sid: u64, deadline: Instant) -> Result<Option<Message>, Error> {
         loop {
             match self.read_op(deadline)? {
                 None => return Ok(None),
-                Some(ServerOp::Msg(m)) if m.subject == subject => return Ok(Some(m)),
+                Some(ServerOp::Msg(m)) if m.sid == sid => return Ok(Some(m)),
                 Some(ServerOp::Msg(m)) => {
                     tracing::debug!(subject = %m.subject, "NATS message for an abandoned request dropped");
                 }

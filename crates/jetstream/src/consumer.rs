@@ -2,10 +2,10 @@
 //! goes to one of them; one that is not acknowledged within the ack wait (its node
 //! died) is delivered again, to whichever node pulls next.
 
-use crate::api::{codes, is_api_error, nanos, parse_answer, JetStream};
+use crate::Error;
+use crate::api::{JetStream, codes, is_api_error, nanos, parse_answer};
 use crate::protocol::Message;
 use crate::stream::check_name;
-use crate::Error;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -72,7 +72,10 @@ fn ack_metadata(subject: &str) -> Option<(u64, u64)> {
         return None;
     }
     let first = if tokens.len() == 9 { 4 } else { 6 };
-    Some((tokens.get(first)?.parse().ok()?, tokens.get(first + 1)?.parse().ok()?))
+    Some((
+        tokens.get(first)?.parse().ok()?,
+        tokens.get(first + 1)?.parse().ok()?,
+    ))
 }
 
 /// One node's handle on a durable pull consumer. Own connection (inside its
@@ -124,18 +127,36 @@ impl PullConsumer {
         })
     }
 
-    /// Up to `batch` messages, waiting up to `expires` for the first of them.
+    /// Up to `batch` messages: those ready now, or else the first to arrive within
+    /// `expires` (an empty batch if none does). Returns as soon as it has any, so a
+    /// message is never held back waiting for a batch to fill.
     pub fn fetch(&mut self, batch: usize, expires: Duration) -> Result<Vec<JsMessage>, Error> {
-        let batch = batch.max(1);
+        let ready = self.pull(
+            json!({"batch": batch.max(1), "no_wait": true}),
+            batch.max(1),
+            Duration::ZERO,
+        )?;
+        if !ready.is_empty() {
+            return Ok(ready);
+        }
+        self.pull(json!({"batch": 1, "expires": nanos(expires)}), 1, expires)
+    }
+
+    /// One pull request; collects deliveries until `batch` came or a status ends it.
+    fn pull(
+        &mut self,
+        request: serde_json::Value,
+        batch: usize,
+        expires: Duration,
+    ) -> Result<Vec<JsMessage>, Error> {
         let subject = format!("$JS.API.CONSUMER.MSG.NEXT.{}.{}", self.stream, self.name);
-        let body = json!({"batch": batch, "expires": nanos(expires)});
-        // The server ends a short batch with a 408 status when `expires` passes; the
-        // extra second only covers the round trip.
-        let deadline = Instant::now() + expires + Duration::from_secs(1);
+        // The server ends a short batch with a status (404 none ready, 408 expired); the
+        // margin covers the round trip.
+        let deadline = Instant::now() + expires + self.js.client().timeout();
         let mut delivered = 0;
         let replies = self.js.client().request_many(
             &subject,
-            body.to_string().as_bytes(),
+            request.to_string().as_bytes(),
             deadline,
             |m| {
                 if m.headers.status.is_none() {
@@ -148,7 +169,6 @@ impl PullConsumer {
         for reply in replies {
             match reply.headers.status {
                 None => messages.push(JsMessage::from_delivery(reply)?),
-                // 404 no messages, 408 request expired: an empty or short batch.
                 Some(404 | 408) => {}
                 Some(503) => return Err(Error::NoResponders(subject)),
                 Some(code) => {
@@ -185,12 +205,7 @@ impl PullConsumer {
     fn reply_to(&mut self, message: &JsMessage, body: &[u8]) -> Result<(), Error> {
         let client = self.js.client();
         let timeout = client.timeout();
-        let answer = client.request(
-            &message.ack_subject,
-            &Default::default(),
-            body,
-            timeout,
-        )?;
+        let answer = client.request(&message.ack_subject, &Default::default(), body, timeout)?;
         if !answer.payload.is_empty() {
             parse_answer(&answer.payload)?;
         }
@@ -217,7 +232,10 @@ mod tests {
 
     #[test]
     fn ack_subjects_of_both_forms() {
-        assert_eq!(ack_metadata("$JS.ACK.S.C.3.17.12.1700000000000000000.4"), Some((3, 17)));
+        assert_eq!(
+            ack_metadata("$JS.ACK.S.C.3.17.12.1700000000000000000.4"),
+            Some((3, 17))
+        );
         assert_eq!(
             ack_metadata("$JS.ACK.hub.ACCHASH.S.C.2.9.8.1700000000000000000.0.tok"),
             Some((2, 9))

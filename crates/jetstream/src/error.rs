@@ -35,7 +35,10 @@ impl Error {
             Error::Io(_) | Error::Timeout(..) | Error::NoResponders(_) => true,
             // 503: JetStream temporarily unavailable (no quorum, restarting).
             Error::Api { code, .. } => *code == 503,
-            Error::Store(e) => matches!(e, store::StoreError::Busy(_) | store::StoreError::Conflict(_)),
+            Error::Store(e) => matches!(
+                e,
+                store::StoreError::Busy(_) | store::StoreError::Conflict(_)
+            ),
             Error::Protocol(_) | Error::Server(_) | Error::InvalidInput(_) => false,
         }
     }

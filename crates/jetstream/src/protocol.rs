@@ -21,6 +21,8 @@ pub enum ServerOp {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Message {
     pub subject: String,
+    /// The subscription it came on (a JetStream delivery keeps its original subject).
+    pub sid: u64,
     pub reply: Option<String>,
     pub headers: Headers,
     pub payload: Vec<u8>,
@@ -58,7 +60,9 @@ impl Headers {
         for (name, value) in &self.entries {
             let bad = |s: &str| s.contains(['\r', '\n']) || s.is_empty();
             if bad(name) || name.contains(':') || value.contains(['\r', '\n']) {
-                return Err(Error::InvalidInput(format!("header {name:?} cannot be sent")));
+                return Err(Error::InvalidInput(format!(
+                    "header {name:?} cannot be sent"
+                )));
             }
             out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
         }
@@ -141,6 +145,7 @@ fn parse_msg(
     if header_len > total {
         return Err(bad());
     }
+    let sid = parts[1].parse::<u64>().map_err(|_| bad())?;
     let reply = (parts.len() == 3 + sizes).then(|| parts[2].to_string());
     let end = body_start + total;
     if buf.len() < end + 2 {
@@ -156,6 +161,7 @@ fn parse_msg(
     };
     let message = Message {
         subject: parts[0].to_string(),
+        sid,
         reply,
         headers,
         payload: buf[body_start + header_len..end].to_vec(),
@@ -177,13 +183,19 @@ mod tests {
             ops.push(op);
             buf = &buf[used..];
         }
-        assert!(buf.is_empty(), "left over: {:?}", String::from_utf8_lossy(buf));
+        assert!(
+            buf.is_empty(),
+            "left over: {:?}",
+            String::from_utf8_lossy(buf)
+        );
         ops
     }
 
     #[test]
     fn control_lines() {
-        let ops = parse_all(b"INFO {\"headers\":true}\r\nPING\r\npong\r\n+OK\r\n-ERR 'Authorization Violation'\r\n");
+        let ops = parse_all(
+            b"INFO {\"headers\":true}\r\nPING\r\npong\r\n+OK\r\n-ERR 'Authorization Violation'\r\n",
+        );
         assert_eq!(
             ops,
             vec![
@@ -208,7 +220,11 @@ mod tests {
     #[test]
     fn a_status_message_and_headers() {
         let head = "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 1\r\n\r\n";
-        let wire = format!("HMSG _INBOX.x.2 1 {} {}\r\n{head}\r\n", head.len(), head.len());
+        let wire = format!(
+            "HMSG _INBOX.x.2 1 {} {}\r\n{head}\r\n",
+            head.len(),
+            head.len()
+        );
         let ops = parse_all(wire.as_bytes());
         let ServerOp::Msg(m) = &ops[0] else { panic!() };
         assert_eq!(m.headers.status, Some(408));

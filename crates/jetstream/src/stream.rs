@@ -1,9 +1,9 @@
 //! Streams (created if missing, their subjects and duplicate window kept as configured)
 //! and publishing with `Nats-Msg-Id`, waiting for the stream's acknowledgement.
 
-use crate::api::{codes, is_api_error, nanos, parse_answer, JetStream};
-use crate::protocol::Headers;
 use crate::Error;
+use crate::api::{JetStream, codes, is_api_error, nanos, parse_answer};
+use crate::protocol::Headers;
 use serde_json::json;
 use std::time::Duration;
 
@@ -126,7 +126,12 @@ impl JetStream {
     /// Publishes `payload` on `subject` with `Nats-Msg-Id: msg_id` and waits for the
     /// stream to store it. A repeat of the same id inside the duplicate window is
     /// acknowledged with `duplicate: true` and not stored again.
-    pub fn publish(&mut self, subject: &str, msg_id: &str, payload: &[u8]) -> Result<PubAck, Error> {
+    pub fn publish(
+        &mut self,
+        subject: &str,
+        msg_id: &str,
+        payload: &[u8],
+    ) -> Result<PubAck, Error> {
         if msg_id.is_empty() {
             return Err(Error::InvalidInput("a message id is required".into()));
         }
@@ -151,7 +156,11 @@ fn state_of(info: &serde_json::Value) -> StreamState {
         messages: info["state"]["messages"].as_u64().unwrap_or(0),
         subjects: config["subjects"]
             .as_array()
-            .map(|s| s.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|s| {
+                s.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default(),
         duplicate_window: Duration::from_nanos(config["duplicate_window"].as_u64().unwrap_or(0)),
     }
@@ -166,6 +175,8 @@ pub(crate) fn check_name(name: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidInput(format!("bad stream or consumer name {name:?}")))
+        Err(Error::InvalidInput(format!(
+            "bad stream or consumer name {name:?}"
+        )))
     }
 }
