@@ -9,12 +9,14 @@
 //! - [`Client`]: a blocking NATS connection that reconnects when it drops.
 //! - [`JetStream`]: streams ([`StreamConfig`]) and publishing ([`PubAck`]).
 //! - [`PullConsumer`]: a durable pull consumer with explicit acknowledgement.
-//! - [`inbox`]: the de-duplicating consumer inbox table, on both store backends.
+//! - [`inbox`]: the de-duplicating consumer inbox table, on both store backends, and
+//!   [`DedupConsumer`], which handles each pulled message at most once with it.
 
 mod api;
 mod client;
 mod connection;
 mod consumer;
+mod dedup;
 mod error;
 pub mod inbox;
 mod protocol;
@@ -24,6 +26,7 @@ pub use api::JetStream;
 pub use client::{Client, ServerAddr};
 pub use connection::ServerInfo;
 pub use consumer::{ConsumerConfig, JsMessage, PullConsumer};
+pub use dedup::{DedupConsumer, PollCounts, Verdict};
 pub use error::Error;
 pub use protocol::{Headers, Message};
 pub use stream::{PubAck, Retention, StreamConfig, StreamState};

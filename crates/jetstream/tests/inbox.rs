@@ -32,8 +32,11 @@ fn prepare(store: &dyn Store) {
     inbox::create_table(store).unwrap();
     inbox::create_table(store).expect("creating it again is harmless");
     let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
-    tx.execute("CREATE TABLE effects (message_id TEXT NOT NULL, body TEXT NOT NULL)", &[])
-        .unwrap();
+    tx.execute(
+        "CREATE TABLE effects (message_id TEXT NOT NULL, body TEXT NOT NULL)",
+        &[],
+    )
+    .unwrap();
     tx.commit().unwrap();
 }
 
@@ -57,20 +60,42 @@ fn a_redelivered_message_is_not_handled_twice(store: &dyn Store) {
     assert_eq!(handle("m1").unwrap(), Delivery::Repeat);
     assert_eq!(handle("m2").unwrap(), Delivery::First);
     assert_eq!(handle("m1").unwrap(), Delivery::Repeat);
-    assert_eq!(count(store, "SELECT COUNT(*) FROM effects WHERE message_id = 'm1'"), 1);
+    assert_eq!(
+        count(
+            store,
+            "SELECT COUNT(*) FROM effects WHERE message_id = 'm1'"
+        ),
+        1
+    );
     assert_eq!(count(store, "SELECT COUNT(*) FROM effects"), 2);
-    assert_eq!(count(store, "SELECT COUNT(*) FROM outbox_inbox WHERE destination = 'sink'"), 2);
+    assert_eq!(
+        count(
+            store,
+            "SELECT COUNT(*) FROM outbox_inbox WHERE destination = 'sink'"
+        ),
+        2
+    );
 }
 
 fn a_failed_handling_keeps_nothing_so_the_next_delivery_handles_it(store: &dyn Store) {
     prepare(store);
     let failed = inbox::handle_once(store, &ctx(), "m1", "sink", |tx| {
         add_effect(tx, "m1")?;
-        Err(jetstream::Error::InvalidInput("the destination refused".into()))
+        Err(jetstream::Error::InvalidInput(
+            "the destination refused".into(),
+        ))
     });
     assert!(failed.is_err());
-    assert_eq!(count(store, "SELECT COUNT(*) FROM effects"), 0, "its effect rolled back");
-    assert_eq!(count(store, "SELECT COUNT(*) FROM outbox_inbox"), 0, "and its inbox row");
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM effects"),
+        0,
+        "its effect rolled back"
+    );
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM outbox_inbox"),
+        0,
+        "and its inbox row"
+    );
     let again = inbox::handle_once(store, &ctx(), "m1", "sink", |tx| add_effect(tx, "m1"));
     assert_eq!(again.unwrap(), Delivery::First);
     assert_eq!(count(store, "SELECT COUNT(*) FROM effects"), 1);
