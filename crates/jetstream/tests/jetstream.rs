@@ -12,9 +12,14 @@ fn nats_url() -> String {
     std::env::var("OPENGP_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
+/// None (the test skips) when there is no NATS, unless OPENGP_TEST_NATS says there
+/// must be one (as CI does).
 fn connect() -> Option<JetStream> {
     match JetStream::connect(&nats_url()) {
         Ok(js) => Some(js),
+        Err(e) if std::env::var_os("OPENGP_TEST_NATS").is_some() => {
+            panic!("OPENGP_TEST_NATS is set but NATS at {} is not usable: {e}", nats_url())
+        }
         Err(e) => {
             eprintln!("skipped: no NATS with JetStream at {} ({e})", nats_url());
             None
