@@ -314,3 +314,31 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
         let _ = to.shutdown(Shutdown::Both);
     });
 }
+
+/// Figures for the notes: `cargo test -p jetstream --release --test jetstream -- --ignored`.
+#[test]
+#[ignore = "measures; run on demand"]
+fn throughput() {
+    let Some(mut s) = TestStream::create(Retention::WorkQueue) else { return };
+    let n = 5000;
+    let started = Instant::now();
+    for i in 0..n {
+        s.js.publish(&s.subject("x"), &format!("m{i}"), &[b'x'; 512]).unwrap();
+    }
+    let publish = started.elapsed();
+    let mut c = s.consumer(&ConsumerConfig::new("bench"));
+    let started = Instant::now();
+    let mut got = 0;
+    while got < n {
+        for m in c.fetch(100, Duration::from_secs(1)).unwrap() {
+            c.ack(&m).unwrap();
+            got += 1;
+        }
+    }
+    let consume = started.elapsed();
+    eprintln!(
+        "{n} messages of 512 bytes: publish with PubAck {:.0}/s, fetch+ack {:.0}/s",
+        n as f64 / publish.as_secs_f64(),
+        n as f64 / consume.as_secs_f64()
+    );
+}
