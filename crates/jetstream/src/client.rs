@@ -38,6 +38,7 @@ impl ServerAddr {
             Some((host, port)) => (host, port.parse().map_err(|_| bad("bad port"))?),
             None => (hostport, 4222),
         };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() || host.contains('/') {
             return Err(bad("no host"));
         }
@@ -103,15 +104,6 @@ impl Client {
     /// The INFO of the server we are connected to (connecting if needed).
     pub fn server_info(&mut self) -> Result<ServerInfo, Error> {
         Ok(self.connection()?.info.clone())
-    }
-
-    /// Publishes without waiting for anyone, then makes sure the server has it.
-    pub fn publish(&mut self, subject: &str, payload: &[u8]) -> Result<(), Error> {
-        let timeout = self.timeout;
-        self.with_retry(|conn| {
-            conn.publish(subject, None, &Headers::default(), payload)?;
-            conn.flush(timeout)
-        })
     }
 
     /// Sends a request and waits up to `timeout` for its one reply.
@@ -221,6 +213,7 @@ mod tests {
             format!("{a:?} {a}"),
             "nats://nats.internal:4223 nats://nats.internal:4223"
         );
+        assert_eq!(ServerAddr::parse("nats://[::1]:4222").unwrap().host, "::1");
         assert!(ServerAddr::parse("tls://x:4222").is_err());
         assert!(ServerAddr::parse("nats://:4222").is_err());
         assert!(ServerAddr::parse("nats://x:port").is_err());

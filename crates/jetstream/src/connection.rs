@@ -142,13 +142,6 @@ impl Connection {
         Ok(())
     }
 
-    /// Round trip to the server: when it returns, everything written before has been
-    /// received and processed in order by the server.
-    pub fn flush(&mut self, timeout: Duration) -> Result<(), Error> {
-        self.stream.write_all(b"PING\r\n")?;
-        self.wait_pong(Instant::now() + timeout, timeout)
-    }
-
     /// The next message on subscription `sid`, or None at the deadline. Answers the
     /// server's PINGs meanwhile.
     pub fn next_message(&mut self, sid: u64, deadline: Instant) -> Result<Option<Message>, Error> {
