@@ -78,6 +78,11 @@ fn ack_metadata(subject: &str) -> Option<(u64, u64)> {
     ))
 }
 
+/// How long a request for the messages ready now stays open: the server does not end a
+/// `no_wait` request that it cut short at the consumer's unacknowledged limit, so it
+/// gets an expiry too.
+const READY_EXPIRES: Duration = Duration::from_millis(200);
+
 /// One node's handle on a durable pull consumer. Own connection (inside its
 /// `JetStream`), used by one thread.
 pub struct PullConsumer {
@@ -132,7 +137,7 @@ impl PullConsumer {
     /// message is never held back waiting for a batch to fill.
     pub fn fetch(&mut self, batch: usize, expires: Duration) -> Result<Vec<JsMessage>, Error> {
         let ready = self.pull(
-            json!({"batch": batch.max(1), "no_wait": true}),
+            json!({"batch": batch.max(1), "no_wait": true, "expires": nanos(READY_EXPIRES)}),
             batch.max(1),
             Duration::ZERO,
         )?;
@@ -170,6 +175,8 @@ impl PullConsumer {
             match reply.headers.status {
                 None => messages.push(JsMessage::from_delivery(reply)?),
                 Some(404 | 408) => {}
+                // Too many unacknowledged or waiting: a full pipeline, not a failure.
+                Some(409) if reply.headers.description.starts_with("Exceeded") => {}
                 Some(503) => return Err(Error::NoResponders(subject)),
                 Some(code) => {
                     return Err(Error::Api {

@@ -33,7 +33,10 @@ fn each_message_is_handled_once_when_a_node_dies_mid_batch(store: Arc<dyn Store>
     let mut js = match JetStream::connect(&nats_url()) {
         Ok(js) => js,
         Err(e) if std::env::var_os("OPENGP_TEST_NATS").is_some() => {
-            panic!("OPENGP_TEST_NATS is set but NATS at {} is not usable: {e}", nats_url())
+            panic!(
+                "OPENGP_TEST_NATS is set but NATS at {} is not usable: {e}",
+                nats_url()
+            )
         }
         Err(e) => {
             eprintln!("skipped: no NATS with JetStream at {} ({e})", nats_url());

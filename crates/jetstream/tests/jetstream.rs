@@ -18,7 +18,10 @@ fn connect() -> Option<JetStream> {
     match JetStream::connect(&nats_url()) {
         Ok(js) => Some(js),
         Err(e) if std::env::var_os("OPENGP_TEST_NATS").is_some() => {
-            panic!("OPENGP_TEST_NATS is set but NATS at {} is not usable: {e}", nats_url())
+            panic!(
+                "OPENGP_TEST_NATS is set but NATS at {} is not usable: {e}",
+                nats_url()
+            )
         }
         Err(e) => {
             eprintln!("skipped: no NATS with JetStream at {} ({e})", nats_url());
@@ -215,6 +218,35 @@ fn a_batch_is_shared_between_consumers_and_each_message_is_delivered_once() {
 }
 
 #[test]
+fn a_consumer_at_its_unacknowledged_limit_gets_an_empty_batch_not_an_error() {
+    let Some(mut s) = TestStream::create(Retention::WorkQueue) else {
+        return;
+    };
+    let mut config = ConsumerConfig::new("relay");
+    config.max_ack_pending = 2;
+    for n in 0..5 {
+        s.js.publish(&s.subject("x"), &format!("m{n}"), b"x")
+            .unwrap();
+    }
+    let mut c = s.consumer(&config);
+    let started = Instant::now();
+    let held = c.fetch(10, Duration::from_secs(1)).unwrap();
+    assert_eq!(held.len(), 2);
+    assert!(c.fetch(10, Duration::from_millis(300)).unwrap().is_empty());
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "a batch cut short at the limit does not stall the node ({:?})",
+        started.elapsed()
+    );
+    c.ack(&held[0]).unwrap();
+    assert_eq!(
+        c.fetch(10, Duration::from_secs(1)).unwrap().len(),
+        1,
+        "room for one more"
+    );
+}
+
+#[test]
 fn a_nak_with_a_delay_brings_the_message_back_later() {
     let Some(s) = TestStream::create(Retention::WorkQueue) else {
         return;
@@ -319,11 +351,14 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
 #[test]
 #[ignore = "measures; run on demand"]
 fn throughput() {
-    let Some(mut s) = TestStream::create(Retention::WorkQueue) else { return };
+    let Some(mut s) = TestStream::create(Retention::WorkQueue) else {
+        return;
+    };
     let n = 5000;
     let started = Instant::now();
     for i in 0..n {
-        s.js.publish(&s.subject("x"), &format!("m{i}"), &[b'x'; 512]).unwrap();
+        s.js.publish(&s.subject("x"), &format!("m{i}"), &[b'x'; 512])
+            .unwrap();
     }
     let publish = started.elapsed();
     let mut c = s.consumer(&ConsumerConfig::new("bench"));
