@@ -10,8 +10,9 @@
 use crate::Error;
 use crate::consumer::{JsMessage, PullConsumer};
 use crate::inbox::{self, Delivery};
+use access::RequestContext;
+use db::{Store, Transaction, TxMode};
 use std::time::Duration;
-use store::{RequestContext, Store, Transaction, TxMode};
 
 /// What the handler made of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,7 @@ pub enum Error {
     #[error("invalid: {0}")]
     InvalidInput(String),
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(#[from] db::StoreError),
 }
 
 impl Error {
@@ -35,10 +35,7 @@ impl Error {
             Error::Io(_) | Error::Timeout(..) | Error::NoResponders(_) => true,
             // 503: JetStream temporarily unavailable (no quorum, restarting).
             Error::Api { code, .. } => *code == 503,
-            Error::Store(e) => matches!(
-                e,
-                store::StoreError::Busy(_) | store::StoreError::Conflict(_)
-            ),
+            Error::Store(e) => matches!(e, db::StoreError::Busy(_) | db::StoreError::Conflict(_)),
             Error::Protocol(_) | Error::Server(_) | Error::InvalidInput(_) => false,
         }
     }

@@ -8,7 +8,8 @@
 //! handling that fails or dies rolls back its inbox row with it.
 
 use crate::Error;
-use store::{RequestContext, SqlValue, Store, Transaction, TxMode};
+use access::RequestContext;
+use db::{SqlValue, Store, Transaction, TxMode};
 
 const TABLE: &str = "CREATE TABLE IF NOT EXISTS outbox_inbox (
     message_id TEXT PRIMARY KEY,
@@ -47,7 +48,7 @@ pub fn record(
         &[
             message_id.into(),
             destination.into(),
-            SqlValue::from(store::time::now_micros()),
+            SqlValue::from(db::time::now_micros()),
         ],
     )?;
     Ok(if inserted == 1 {

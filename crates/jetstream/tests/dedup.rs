@@ -2,13 +2,14 @@
 //! nats://127.0.0.1:4222) and the inbox on SQLite, and on PostgreSQL when
 //! OPENGP_TEST_POSTGRES is set. Skips with a note when NATS is absent.
 
+use access::RequestContext;
+use db::{SqlValue, Store, TxMode};
 use jetstream::{
     ConsumerConfig, DedupConsumer, Error, JetStream, PollCounts, PullConsumer, Retention,
     StreamConfig, Verdict, inbox,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::{RequestContext, SqlValue, Store, TxMode};
 
 const MESSAGES: usize = 60;
 
@@ -88,7 +89,7 @@ fn each_message_is_handled_once_when_a_node_dies_mid_batch(store: Arc<dyn Store>
     };
     let handle = |node: String, fail_after: Option<usize>| {
         let mut handled = 0;
-        move |m: &jetstream::JsMessage, tx: &mut dyn store::Transaction| {
+        move |m: &jetstream::JsMessage, tx: &mut dyn db::Transaction| {
             if fail_after == Some(handled) {
                 return Err(Error::InvalidInput("node died".into()));
             }

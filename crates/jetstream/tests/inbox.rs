@@ -1,10 +1,11 @@
 //! The de-duplicating consumer inbox on SQLite, and on PostgreSQL when
 //! OPENGP_TEST_POSTGRES names a database (each run in a scratch schema).
 
+use access::RequestContext;
+use db::{SqlValue, Store, StoreError, Transaction, TxMode};
 use jetstream::inbox::{self, Delivery};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
-use store::{RequestContext, SqlValue, Store, StoreError, Transaction, TxMode};
 use store_postgres::ScratchStore;
 use store_sqlite::SqliteStore;
 

@@ -2,9 +2,9 @@
 //! (`POST /oauth/revoke`): form bodies in, JSON out, errors as RFC 6749 §5.2 JSON.
 
 use crate::context::source_address;
-use crate::pages::blocking;
-use crate::pages::form::Fields;
 use crate::state::AppState;
+use web::auth_blocking as blocking;
+use web::form::Fields;
 use auth::{AuthError, ErrorKind, TokenRequest};
 use axum::body::{Body, Bytes};
 use axum::extract::State;

@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use axum::http::HeaderMap;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 
-pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+pub use web::error::FHIR_JSON;
 pub const PLAIN_JSON: &str = "application/json; charset=utf-8";
 
 /// How the response body is written.

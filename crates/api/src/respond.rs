@@ -35,11 +35,6 @@ pub fn json_response(status: StatusCode, output: OutputFormat, body: &Value) -> 
     with_body(status, output, to_text(body, output))
 }
 
-/// An OperationOutcome holding `issues`.
-pub fn outcome_response(status: StatusCode, issues: &[Issue]) -> Response {
-    json_response(status, OutputFormat::default(), &operation_outcome(issues))
-}
-
 /// A body-less response.
 pub fn empty(status: StatusCode) -> Response {
     let mut response = Response::new(Body::empty());

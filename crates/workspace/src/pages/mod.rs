@@ -3,30 +3,12 @@
 //! forms that work without JavaScript.
 
 pub mod consent;
-pub mod form;
-pub mod html;
 pub mod login;
 pub mod session;
 
-use crate::state::AppState;
-use auth::{AuthError, ErrorKind};
-
-/// Runs an `Auth` call on the blocking pool (it reads and writes the database).
-pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, AuthError>
-where
-    F: FnOnce(&auth::Auth) -> Result<T, AuthError> + Send + 'static,
-    T: Send + 'static,
-{
-    let auth = state.auth.clone();
-    tokio::task::spawn_blocking(move || f(&auth))
-        .await
-        .unwrap_or_else(|_| {
-            Err(AuthError::new(
-                ErrorKind::Internal,
-                "the sign-in service failed",
-            ))
-        })
-}
+// Shared with the other apps (the OAuth endpoints use them too).
+pub use web::auth_blocking as blocking;
+pub use web::{form, html};
 
 /// Where to go after signing in: a path on this server only (never `//host` or an
 /// absolute URL, which would make the sign-in page an open redirect).

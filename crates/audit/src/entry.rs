@@ -160,8 +160,8 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::{Access, Role, StaffMember};
-    use crate::audit::{Action, Outcome};
+    use crate::{Action, Outcome};
+    use access::{Access, Role, StaffMember};
     use crate::context::Purpose;
 
     fn sample() -> Entry {

@@ -1,11 +1,25 @@
 //! Every failure of a request becomes an HTTP status with an OperationOutcome body.
 
-use crate::respond::outcome_response;
-use axum::http::header::RETRY_AFTER;
+use axum::body::Body;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use fhir::Issue;
+use fhir::{Issue, operation_outcome};
 use store::{FhirError, StoreError};
+
+pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+
+/// An OperationOutcome of `issues` as FHIR JSON: the answer to a failed request on any
+/// URL (the apps' shared layers answer this way too, before any app has negotiated).
+pub fn outcome_response(status: StatusCode, issues: &[Issue]) -> Response {
+    let text = serde_json::to_string(&operation_outcome(issues)).unwrap_or_default();
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    response
+}
 
 /// A failed request: its status and the issues reported to the client.
 #[derive(Debug)]

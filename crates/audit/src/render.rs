@@ -273,8 +273,8 @@ fn resource_entity(reference: &str, patients: &[String]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::entry::{ActorEntry, Origin};
-    use crate::audit::{Action, AuditRecord, Outcome};
+    use crate::entry::{ActorEntry, Origin};
+    use crate::{Action, AuditRecord, Outcome};
 
     fn entry(record: AuditRecord) -> Entry {
         let origin = Origin {

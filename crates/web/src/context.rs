@@ -1,14 +1,9 @@
-//! Who a request acts for, and the request's FHIR-level settings, extracted once per
-//! request before any handler runs.
+//! Who a request acts for, extracted once per request before any handler runs.
 
-use crate::error::ApiError;
-use crate::negotiate::{OutputFormat, output_format};
-use crate::prefer::Prefer;
-use crate::query::QueryParams;
-use crate::respond::outcome_response;
+use crate::error::{ApiError, outcome_response};
 use crate::state::AppState;
 use auth::{Authenticated, ErrorKind};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::ConnectInfo;
 use axum::http::header::{AUTHORIZATION, HOST, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -174,37 +169,4 @@ fn is_plausible_host(h: &str) -> bool {
         && h.len() <= 255
         && h.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-}
-
-/// Everything a FHIR handler needs from the request line and headers.
-pub struct Fhir {
-    pub ctx: RequestContext,
-    pub base: String,
-    pub query: QueryParams,
-    pub prefer: Prefer,
-    pub output: OutputFormat,
-    pub headers: HeaderMap,
-}
-
-impl FromRequestParts<AppState> for Fhir {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let query = QueryParams::from_query(parts.uri.query())?;
-        let output = output_format(&parts.headers, query.format.as_deref(), query.pretty)?;
-        // Put there by the authentication layer of the /fhir routes.
-        let ctx = parts
-            .extensions
-            .get::<RequestContext>()
-            .cloned()
-            .ok_or_else(ApiError::internal)?;
-        Ok(Fhir {
-            ctx,
-            base: base_url(parts, state),
-            prefer: Prefer::from_headers(&parts.headers),
-            query,
-            output,
-            headers: parts.headers.clone(),
-        })
-    }
 }

@@ -2,8 +2,7 @@
 //! into 500s, and OperationOutcome bodies for errors axum produces itself.
 
 use crate::context::{REQUEST_ID, request_context};
-use crate::error::ApiError;
-use crate::respond::outcome_response;
+use crate::error::{ApiError, outcome_response};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};

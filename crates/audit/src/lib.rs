@@ -26,20 +26,28 @@ pub mod schema;
 mod usage;
 pub mod verify;
 
+pub use events::EventSearch;
 pub use usage::ClientUsage;
 pub use verify::{BreakKind, ChainBreak, VerifyReport, verify};
 
-use crate::backend::{Dialect, Store, StoreError, Transaction};
-use crate::context::RequestContext;
-use crate::error::FhirResult;
-use crate::repository::SearchRequest;
-use crate::version::ResourceVersion;
+use access::RequestContext;
+use db::{Dialect, FhirResult, ResourceVersion, Store, StoreError, Transaction};
 use group_commit::GroupCommit;
+// The lower crates' modules, under the names this crate's modules have always used.
+use access::context;
+use db::{backend, error, time, version};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
-/// Entries recorded under one [`crate::Repository::audited_together`], not yet written.
-pub(crate) type HeldAudit = Arc<Mutex<Vec<AuditRecord>>>;
+/// Entries recorded under one `store::Repository::audited_together`, not yet written.
+/// The request context holds them untyped (`RequestContext::held_audit`), since the
+/// context sits below the audit trail; `held_by` gives them back their type.
+pub type HeldAudit = Arc<Mutex<Vec<AuditRecord>>>;
+
+/// The entries `ctx` holds back, inside `audited_together`.
+fn held_by(ctx: &RequestContext) -> Option<&Mutex<Vec<AuditRecord>>> {
+    ctx.held_audit.as_ref()?.downcast_ref()
+}
 
 /// What was done (AuditEvent.action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +199,7 @@ pub fn patient_of(rtype: &str, body: &Value) -> Option<String> {
     })
 }
 
-/// The audit log of a store. Owned by the [`crate::Repository`]; cheap to share. Its
+/// The audit log of a store. Owned by the store's `Repository`; cheap to share. Its
 /// writer thread ends when the last clone is dropped.
 #[derive(Clone)]
 pub struct AuditLog {
@@ -221,7 +229,7 @@ impl AuditLog {
         if records.is_empty() {
             return Ok(());
         }
-        if let Some(held) = &ctx.held_audit {
+        if let Some(held) = held_by(ctx) {
             // Written by `audited_together` before anything read here is handed back.
             held.lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -231,9 +239,9 @@ impl AuditLog {
         Ok(self.writer.submit(ctx, records)?)
     }
 
-    /// Writes the entries held back for `ctx` (see [`crate::Repository::audited_together`])
+    /// Writes the entries held back for `ctx` (see `store::Repository::audited_together`)
     /// in one group commit, and returns once they are durable.
-    pub(crate) fn write_held(&self, ctx: &RequestContext, held: &HeldAudit) -> FhirResult<()> {
+    pub fn write_held(&self, ctx: &RequestContext, held: &HeldAudit) -> FhirResult<()> {
         let records = std::mem::take(&mut *held.lock().unwrap_or_else(|e| e.into_inner()));
         if records.is_empty() {
             return Ok(());
@@ -244,7 +252,7 @@ impl AuditLog {
     /// `AuditEvent?…`: the practice's entries as AuditEvent resources, newest first. The
     /// caller has checked that `ctx` may read AuditEvent; a patient context (the patient
     /// portal, `patient/AuditEvent.r`) sees only the entries about that patient.
-    pub fn search_events(&self, ctx: &RequestContext, req: &SearchRequest) -> FhirResult<Value> {
+    pub fn search_events(&self, ctx: &RequestContext, req: &EventSearch) -> FhirResult<Value> {
         events::search(self.store.as_ref(), ctx, req)
     }
 

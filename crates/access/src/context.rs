@@ -3,7 +3,9 @@
 //! store's SQL, so no route can reach another practice's records; access rules and the
 //! audit trail hang off the same context.
 
-use crate::access::Access;
+use crate::Access;
+use std::any::Any;
+use std::sync::Arc;
 
 /// Who is acting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +59,11 @@ pub struct RequestContext {
     pub request_id: String,
     /// Where the request came from (the client's network address), for the audit trail.
     pub source: Option<String>,
-    /// Audit entries held back by [`crate::Repository::audited_together`] and written
-    /// together when it ends. `None`: each read's entry is written, and waited for, at
-    /// once.
-    pub(crate) held_audit: Option<crate::audit::HeldAudit>,
+    /// Audit entries held back by the store's `Repository::audited_together` and written
+    /// together when it ends; only it sets this. `None`: each read's entry is written,
+    /// and waited for, at once. An `audit::HeldAudit`, untyped here because the audit
+    /// trail sits above the request context.
+    pub held_audit: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl RequestContext {

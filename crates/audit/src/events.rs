@@ -6,13 +6,23 @@ use super::render::audit_event;
 use crate::backend::{SqlValue, Store, StoreError, TxMode};
 use crate::context::RequestContext;
 use crate::error::{FhirError, FhirResult};
-use crate::repository::SearchRequest;
 use crate::version::ResourceVersion;
 use serde_json::{Value, json};
 
+/// A search of the log, as the repository received it.
+#[derive(Debug, Clone, Copy)]
+pub struct EventSearch<'a> {
+    /// The query's parameters in order, already percent-decoded.
+    pub params: &'a [(String, String)],
+    /// The FHIR base URL, for fullUrl and links.
+    pub base_url: &'a str,
+    /// `Prefer: handling=lenient`: unknown parameters are ignored with a warning.
+    pub lenient: bool,
+}
+
 /// `AuditEvent?…` as a searchset Bundle with `total`.
-pub fn search(store: &dyn Store, ctx: &RequestContext, req: &SearchRequest) -> FhirResult<Value> {
-    let mut q = AuditQuery::parse(&ctx.practice, &req.params, req.lenient)?;
+pub fn search(store: &dyn Store, ctx: &RequestContext, req: &EventSearch) -> FhirResult<Value> {
+    let mut q = AuditQuery::parse(&ctx.practice, req.params, req.lenient)?;
     let viewer = ctx.access.patient.as_deref();
     if let Some(patient) = viewer {
         q.restrict_to_patient(&ctx.practice, patient);
@@ -69,9 +79,9 @@ pub fn search(store: &dyn Store, ctx: &RequestContext, req: &SearchRequest) -> F
             "search": { "mode": "outcome" },
         }));
     }
-    let mut links = vec![json!({ "relation": "self", "url": page_url(base, &req.params, None) })];
+    let mut links = vec![json!({ "relation": "self", "url": page_url(base, req.params, None) })];
     if let (true, Some(seq)) = (has_next, last_seq) {
-        let next = page_url(base, &req.params, Some((q.count, seq)));
+        let next = page_url(base, req.params, Some((q.count, seq)));
         links.push(json!({ "relation": "next", "url": next }));
     }
     let mut bundle = json!({

@@ -15,12 +15,16 @@
 //!
 //! Tenancy (the practice) is not here: every statement is limited to the context's
 //! practice already.
+//!
+//! Also here, below the backend interface and the audit trail that both take it: the
+//! [`RequestContext`] every store operation carries ([`context`]).
 
+pub mod context;
 pub mod role;
 pub mod scopes;
 pub mod tags;
 
-use crate::context::Purpose;
+pub use context::{Actor, Purpose, RequestContext};
 
 pub use role::{Activity, Role, Use, activity_for};
 pub use scopes::{Interaction, ResourceScope, ScopeContext, ScopeError, Scopes};
