@@ -33,6 +33,8 @@ pub struct AppState {
     /// The Personal Demographics Service (the real one, or the local simulator);
     /// `None`: tracing is unavailable and the registration page says so.
     pub pds: Option<Arc<dyn Pds>>,
+    /// The bearer token `GET /metrics` asks for; `None`: the endpoint is off (404).
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             practice: DEFAULT_PRACTICE.to_string(),
             terminology: Arc::new(Terminology::starter()),
             pds: None,
+            metrics_token: None,
         }
     }
 
@@ -56,6 +59,12 @@ impl AppState {
 
     pub fn with_pds(mut self, pds: Arc<dyn Pds>) -> Self {
         self.pds = Some(pds);
+        self
+    }
+
+    /// Turns `GET /metrics` on, for scrapers that send this bearer token.
+    pub fn with_metrics_token(mut self, token: impl Into<String>) -> Self {
+        self.metrics_token = Some(token.into());
         self
     }
 

@@ -12,7 +12,9 @@
 //! - [`consultation`]: recording a consultation (coded entries, observations, drafts).
 //! - [`tasks`]: the task inbox.
 //! - [`terminology`]: SNOMED CT search for the coded-entry pickers.
+//! - [`admin`]: the practice manager's outgoing messages (the outbox) and `/metrics`.
 
+pub mod admin;
 pub mod assets;
 pub mod consultation;
 pub mod fields;
@@ -37,4 +39,5 @@ pub fn routes() -> Router<AppState> {
         .merge(consultation::routes())
         .merge(tasks::routes())
         .merge(terminology::routes())
+        .merge(admin::routes())
 }

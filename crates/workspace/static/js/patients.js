@@ -98,3 +98,44 @@
     init();
   }
 })();
+
+// Contact details: while the PDS update is queued, fetch its part again every few
+// seconds (the page works without this: reloading shows the same), announcing the
+// outcome through its status paragraph.
+(function () {
+  "use strict";
+  var EVERY_MS = 3000;
+
+  function poll() {
+    var part = document.getElementById("pds-status");
+    var url = part && part.getAttribute("data-poll");
+    if (!url || !window.fetch) { return; }
+    window.setTimeout(function () {
+      fetch(url, { credentials: "same-origin" }).then(function (r) {
+        return r.status === 200 ? r.text() : null;
+      }).then(function (html) {
+        if (html === null) { return; }
+        var now = document.getElementById("pds-status");
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("pds-status");
+        if (now && fresh) {
+          // The same live region, new content: screen readers announce the change.
+          now.className = fresh.className;
+          if (fresh.hasAttribute("data-poll")) {
+            now.setAttribute("data-poll", fresh.getAttribute("data-poll"));
+          } else {
+            now.removeAttribute("data-poll");
+          }
+          now.innerHTML = fresh.innerHTML;
+          poll();
+        }
+      }).catch(function () { poll(); });
+    }, EVERY_MS);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", poll);
+  } else {
+    poll();
+  }
+})();

@@ -1,6 +1,9 @@
 //! "Contact details" of a registered patient: `GET /patients/{id}/details` shows the
-//! form, `POST` saves it (`action=save`) and then tells PDS, or repeats only the PDS
-//! step after PDS failed (`action=pds_retry`, with the changed details in `pds_fields`).
+//! form, `POST` saves it (`action=save`), queueing the PDS update in the outbox with
+//! the save, or sends a PDS update that failed for good back to the queue
+//! (`action=pds_retry`, with its `message` id). The page shows the latest PDS update's
+//! state (queued, sent, failed with its reason); `GET /patients/{id}/details/pds` is
+//! that part alone, which a small script fetches again while the update is queued.
 
 use super::contact;
 use super::today;
@@ -15,10 +18,10 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use clinical::patients::practice::{self, Gp};
-use clinical::patients::update::pds_push::{self, PdsOutcome};
-use clinical::patients::update::{self, Details, DetailsForm, Field, SaveError};
+use clinical::patients::update::pds_push;
+use clinical::patients::update::{self, DetailsForm, SaveError, ToPds};
 use clinical::record::{self, Banner};
 use clinical::{FieldError, FieldErrors};
 use store::access::Activity;
@@ -31,7 +34,18 @@ struct Notice {
     message: String,
     /// An `alert` (something went wrong) rather than a `status`.
     urgent: bool,
-    /// After PDS failed: the details to send again (`pds_fields`), for the retry button.
+}
+
+/// The latest PDS update of this patient, as the page shows it.
+#[derive(Template)]
+#[template(path = "patients/pds_status.html")]
+struct PdsStatus {
+    patient_id: String,
+    csrf: String,
+    /// `queued`, `sent` or `failed`.
+    state: &'static str,
+    message: String,
+    /// A failed update's message id, for the "Try again" button.
     retry: Option<String>,
 }
 
@@ -50,6 +64,7 @@ struct DetailsPage {
     /// Why changes are not sent to PDS for this patient, if they are not.
     pds_note: Option<String>,
     notice: Option<Notice>,
+    pds_status: Option<PdsStatus>,
 }
 
 impl DetailsPage {
@@ -105,12 +120,7 @@ pub async fn submit(
         return refused();
     }
     if fields.get("action") == Some("pds_retry") {
-        let wanted: Vec<Field> = fields
-            .text("pds_fields")
-            .split(',')
-            .filter_map(Field::from_key)
-            .collect();
-        return retry(&state, &staff, &id, wanted).await;
+        return retry(&state, &staff, &id, fields.text("message")).await;
     }
     save(&state, &staff, &id, read_form(&fields)).await
 }
@@ -132,8 +142,12 @@ fn read_form(fields: &Fields) -> DetailsForm {
 
 async fn save(state: &AppState, staff: &Staff, id: &str, form: DetailsForm) -> Response {
     let (ctx, patient, posted) = (staff.ctx.clone(), id.to_string(), form.clone());
+    let pds_today = state
+        .pds
+        .is_some()
+        .then(|| today().format("%Y-%m-%d").to_string());
     let saved = with_repo(state, move |repo| {
-        update::save(repo, &ctx, &patient, &posted)
+        update::save(repo, &ctx, &patient, &posted, pds_today.as_deref())
     })
     .await;
     let saved = match saved {
@@ -151,7 +165,6 @@ async fn save(state: &AppState, staff: &Staff, id: &str, form: DetailsForm) -> R
                 tone: "notice--warning",
                 message: "Someone else changed this record while you were editing it, so nothing was saved. The form now shows the current version: check it and make your change again.".into(),
                 urgent: true,
-                retry: None,
             };
             let extras = Extras {
                 notice: Some(notice),
@@ -167,11 +180,15 @@ async fn save(state: &AppState, staff: &Staff, id: &str, form: DetailsForm) -> R
             message: "Nothing had changed, so nothing was saved.".into(),
             ..Notice::default()
         }
-    } else if saved.for_pds.is_empty() {
-        success("Saved.")
     } else {
-        let outcome = tell_pds(state, &saved.details, saved.for_pds.clone()).await;
-        pds_notice("Saved", &outcome, &saved.for_pds)
+        match &saved.pds {
+            ToPds::NothingToSend => success("Saved."),
+            ToPds::Queued(_) => success("Saved. Queued for PDS."),
+            ToPds::NotSent(reason) => Notice {
+                message: format!("Saved in the practice record. PDS was not updated: {reason}"),
+                ..success("")
+            },
+        }
     };
     let extras = Extras {
         notice: Some(notice),
@@ -180,39 +197,34 @@ async fn save(state: &AppState, staff: &Staff, id: &str, form: DetailsForm) -> R
     show(state, staff, id, extras, StatusCode::OK).await
 }
 
-/// Repeats only the PDS step, with the details as stored now.
-async fn retry(state: &AppState, staff: &Staff, id: &str, wanted: Vec<Field>) -> Response {
-    let (ctx, patient) = (staff.ctx.clone(), id.to_string());
-    let details = match with_repo(state, move |repo| update::current(repo, &ctx, &patient)).await {
-        Ok(Ok(details)) => details,
+/// Sends this patient's failed PDS update back to the outbox queue.
+async fn retry(state: &AppState, staff: &Staff, id: &str, message: String) -> Response {
+    let (practice, patient) = (staff.ctx.practice.clone(), id.to_string());
+    // Read the patient first: the retry is for someone allowed to see this record.
+    let ctx = staff.ctx.clone();
+    let requeued = with_repo(state, move |repo| -> store::FhirResult<bool> {
+        update::current(repo, &ctx, &patient)?;
+        let store = repo.store().as_ref();
+        let ours = outbox::for_subject(store, &practice, &format!("Patient/{patient}"), 20)?
+            .iter()
+            .any(|m| m.id == message && m.state == outbox::MessageState::Dead);
+        Ok(ours && outbox::retry(store, Some(&practice), &message)?)
+    })
+    .await;
+    let notice = match requeued {
+        Ok(Ok(true)) => success("The PDS update is queued again."),
+        Ok(Ok(false)) => Notice {
+            message: "That PDS update is no longer waiting to be tried again.".into(),
+            ..Notice::default()
+        },
         Ok(Err(e)) => return store_error_page(&e),
         Err(response) => return response,
     };
-    let outcome = tell_pds(state, &details, wanted.clone()).await;
     let extras = Extras {
-        notice: Some(pds_notice(
-            "The practice record is saved",
-            &outcome,
-            &wanted,
-        )),
+        notice: Some(notice),
         ..Extras::default()
     };
     show(state, staff, id, extras, StatusCode::OK).await
-}
-
-/// The PDS step: on the blocking pool, as the adapter blocks on HTTP.
-async fn tell_pds(state: &AppState, details: &Details, fields: Vec<Field>) -> PdsOutcome {
-    if let Some(reason) = pds_push::why_not(details, state.pds.is_some()) {
-        return PdsOutcome::NotSent(reason);
-    }
-    let Some(pds) = state.pds.clone() else {
-        return PdsOutcome::NotSent("PDS is not set up on this server.".into());
-    };
-    let details = details.clone();
-    let today = today().format("%Y-%m-%d").to_string();
-    tokio::task::spawn_blocking(move || pds_push::push(pds.as_ref(), &details, &fields, &today))
-        .await
-        .unwrap_or_else(|_| PdsOutcome::Failed("OpenGP could not finish asking PDS".into()))
 }
 
 fn success(message: &str) -> Notice {
@@ -223,20 +235,92 @@ fn success(message: &str) -> Notice {
     }
 }
 
-fn pds_notice(saved: &str, outcome: &PdsOutcome, fields: &[Field]) -> Notice {
-    match outcome {
-        PdsOutcome::Updated => success(&format!("{saved}. PDS updated.")),
-        PdsOutcome::AlreadyCurrent => success(&format!("{saved}. PDS already has these details.")),
-        PdsOutcome::NotSent(reason) => Notice {
-            message: format!("{saved} in the practice record. PDS was not updated: {reason}"),
-            ..success("")
-        },
-        PdsOutcome::Failed(reason) => Notice {
-            tone: "notice--warning",
-            message: format!("{saved} in the practice record; PDS was not updated: {reason}."),
-            urgent: true,
-            retry: Some(fields.iter().map(|f| f.key()).collect::<Vec<_>>().join(",")),
-        },
+/// `GET /patients/{id}/details/pds`: the PDS update part alone (for the script).
+pub async fn pds_part(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Response {
+    if !may_amend(&staff) {
+        return refused();
+    }
+    let (ctx, patient) = (staff.ctx.clone(), id.clone());
+    let loaded = with_repo(&state, move |repo| -> store::FhirResult<_> {
+        update::current(repo, &ctx, &patient)?;
+        latest_pds_update(repo, &ctx.practice, &patient)
+    })
+    .await;
+    match loaded {
+        Ok(Ok(Some(latest))) => {
+            render(StatusCode::OK, &pds_status(&id, staff.csrf.clone(), latest))
+        }
+        Ok(Ok(None)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => store_error_page(&e),
+        Err(response) => response,
+    }
+}
+
+/// The patient's latest PDS update in the outbox, if there is one.
+fn latest_pds_update(
+    repo: &store::Repository,
+    practice: &str,
+    patient_id: &str,
+) -> store::FhirResult<Option<outbox::Summary>> {
+    let subject = format!("Patient/{patient_id}");
+    let messages = outbox::for_subject(repo.store().as_ref(), practice, &subject, 10)?;
+    Ok(messages.into_iter().find(|m| m.kind == pds_push::KIND))
+}
+
+fn pds_status(patient_id: &str, csrf: String, m: outbox::Summary) -> PdsStatus {
+    use outbox::MessageState::*;
+    let when = |micros: Option<i64>| {
+        chrono::DateTime::from_timestamp_micros(micros.unwrap_or(m.created))
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%d-%b-%Y %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    let (state, message, retry) = match m.state {
+        Pending => {
+            let message = match (&m.last_error, m.attempts) {
+                (Some(why), n) if n > 0 => format!(
+                    "Queued for PDS since {}: not sent yet ({n} tries; the last: {why}). OpenGP keeps trying.",
+                    when(None)
+                ),
+                _ => format!(
+                    "Queued for PDS since {}: it will be sent in a moment.",
+                    when(None)
+                ),
+            };
+            ("queued", message, None)
+        }
+        Sent => (
+            "sent",
+            format!(
+                "Sent to PDS on {}: {}.",
+                when(m.done_at),
+                m.outcome.as_deref().unwrap_or("accepted")
+            ),
+            None,
+        ),
+        Dead => (
+            "failed",
+            format!(
+                "The PDS update failed on {}: {}.",
+                when(m.done_at),
+                m.last_error.as_deref().unwrap_or("no reason was given")
+            ),
+            Some(m.id.clone()),
+        ),
+    };
+    PdsStatus {
+        patient_id: patient_id.to_string(),
+        csrf,
+        state,
+        message,
+        retry,
     }
 }
 
@@ -248,16 +332,15 @@ async fn show(
     status: StatusCode,
 ) -> Response {
     let (ctx, patient) = (staff.ctx.clone(), id.to_string());
-    let loaded = with_repo(
-        state,
-        move |repo| -> store::FhirResult<(Banner, Details, Vec<Gp>)> {
-            let banner = record::banner(repo, &ctx, &patient)?;
-            let details = update::current(repo, &ctx, &patient)?;
-            Ok((banner, details, practice::gps(repo, &ctx)?))
-        },
-    )
+    type Loaded = (Banner, update::Details, Vec<Gp>, Option<outbox::Summary>);
+    let loaded = with_repo(state, move |repo| -> store::FhirResult<Loaded> {
+        let banner = record::banner(repo, &ctx, &patient)?;
+        let details = update::current(repo, &ctx, &patient)?;
+        let latest = latest_pds_update(repo, &ctx.practice, &patient)?;
+        Ok((banner, details, practice::gps(repo, &ctx)?, latest))
+    })
     .await;
-    let (banner, details, gps) = match loaded {
+    let (banner, details, gps, latest) = match loaded {
         Ok(Ok(loaded)) => loaded,
         Ok(Err(e)) => return store_error_page(&e),
         Err(response) => return response,
@@ -289,6 +372,7 @@ async fn show(
         sensitive: details.sensitive,
         pds_note,
         notice: extras.notice,
+        pds_status: latest.map(|m| pds_status(id, staff.csrf.clone(), m)),
         errors: errors.0,
         form,
     };

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
             "/patients/{id}/details",
             get(details::form).post(details::submit),
         )
+        .route("/patients/{id}/details/pds", get(details::pds_part))
 }
 
 /// The practice's date (the server's local date).
