@@ -335,3 +335,49 @@ impl Destination for Webhook {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_crosses_nats_unchanged() {
+        let message = Message {
+            id: "0193a-1".into(),
+            practice: "A81001".into(),
+            destination: "pds".into(),
+            kind: "pds.update-contact".into(),
+            subject: Some("Patient/1".into()),
+            payload: r#"{"patch":[]}"#.into(),
+            attempts: 2,
+            created: 1_700_000_000_000_000,
+        };
+        let bytes = envelope(&message).to_string();
+        assert_eq!(from_envelope(bytes.as_bytes()), Some(message));
+        assert_eq!(from_envelope(b"{\"id\":\"x\"}"), None, "an incomplete envelope");
+        assert_eq!(from_envelope(b"not json"), None);
+    }
+
+    #[test]
+    fn options_are_checked() {
+        assert_eq!(parse_namespace("CI42"), Ok("ci42".into()));
+        assert!(parse_namespace("a.b").is_err() && parse_namespace("").is_err());
+        assert_eq!(
+            parse_webhook("sink=http://127.0.0.1:9/m"),
+            Ok(("sink".into(), "http://127.0.0.1:9/m".into()))
+        );
+        assert!(parse_webhook("sink").is_err());
+        assert!(parse_webhook("a.b=http://x").is_err(), "a name is a subject token");
+        assert!(parse_webhook("sink=ftp://x").is_err());
+        let args = NatsArgs {
+            nats: Some("nats://127.0.0.1:4222".into()),
+            nats_namespace: Some("ci42".into()),
+            outbox_webhook: vec![],
+            nats_ack_wait: 30,
+        };
+        assert_eq!(args.stream().name, "OPENGP_OUTBOX_CI42");
+        assert_eq!(args.stream().subjects, vec!["opengp.outbox-ci42.>".to_string()]);
+        assert_eq!(args.subject_prefix(), "opengp.outbox-ci42");
+        assert_eq!(redact("nats://relay:s3cret@nats:4222"), "nats://nats:4222");
+    }
+}
