@@ -278,23 +278,38 @@ fn handle(
             )?;
             Ok(Verdict::Handled)
         }
-        Delivery::Retry(reason) => {
+        Delivery::Retry(reason) if (m.delivered as i64) < retry.max_attempts => {
             tracing::info!(message = %message.id, %reason, "outbox delivery will be tried again");
             Ok(Verdict::Retry(later))
         }
-        Delivery::Permanent(reason) => {
-            tx.execute(
-                "UPDATE outbox SET state = 'dead', last_error = ?, done_at = ?, \
-                 lease_owner = NULL, lease_until = NULL WHERE id = ?",
-                &[
-                    reason.as_str().into(),
-                    now.into(),
-                    message.id.as_str().into(),
-                ],
-            )?;
-            Ok(Verdict::Dead(reason))
-        }
+        Delivery::Retry(reason) => give_up(
+            tx,
+            &message.id,
+            format!(
+                "gave up after {} deliveries; last failure: {reason}",
+                m.delivered
+            ),
+        ),
+        Delivery::Permanent(reason) => give_up(tx, &message.id, reason),
     }
+}
+
+/// The message becomes a dead letter with its reason, as the outbox worker makes one.
+fn give_up(
+    tx: &mut dyn store::Transaction,
+    id: &str,
+    reason: String,
+) -> Result<Verdict, jetstream::Error> {
+    tx.execute(
+        "UPDATE outbox SET state = 'dead', last_error = ?, done_at = ?, \
+         lease_owner = NULL, lease_until = NULL WHERE id = ?",
+        &[
+            reason.as_str().into(),
+            store::time::now_micros().into(),
+            id.into(),
+        ],
+    )?;
+    Ok(Verdict::Dead(reason))
 }
 
 /// POSTs a message's payload to a URL with its id as the Idempotency-Key.
@@ -354,7 +369,11 @@ mod tests {
         };
         let bytes = envelope(&message).to_string();
         assert_eq!(from_envelope(bytes.as_bytes()), Some(message));
-        assert_eq!(from_envelope(b"{\"id\":\"x\"}"), None, "an incomplete envelope");
+        assert_eq!(
+            from_envelope(b"{\"id\":\"x\"}"),
+            None,
+            "an incomplete envelope"
+        );
         assert_eq!(from_envelope(b"not json"), None);
     }
 
@@ -367,7 +386,10 @@ mod tests {
             Ok(("sink".into(), "http://127.0.0.1:9/m".into()))
         );
         assert!(parse_webhook("sink").is_err());
-        assert!(parse_webhook("a.b=http://x").is_err(), "a name is a subject token");
+        assert!(
+            parse_webhook("a.b=http://x").is_err(),
+            "a name is a subject token"
+        );
         assert!(parse_webhook("sink=ftp://x").is_err());
         let args = NatsArgs {
             nats: Some("nats://127.0.0.1:4222".into()),
@@ -376,7 +398,10 @@ mod tests {
             nats_ack_wait: 30,
         };
         assert_eq!(args.stream().name, "OPENGP_OUTBOX_CI42");
-        assert_eq!(args.stream().subjects, vec!["opengp.outbox-ci42.>".to_string()]);
+        assert_eq!(
+            args.stream().subjects,
+            vec!["opengp.outbox-ci42.>".to_string()]
+        );
         assert_eq!(args.subject_prefix(), "opengp.outbox-ci42");
         assert_eq!(redact("nats://relay:s3cret@nats:4222"), "nats://nats:4222");
     }

@@ -27,7 +27,7 @@ fn two_nodes_one_killed_mid_stream_handle_each_message_once_and_lose_none() {
     let store = store_postgres::PostgresStore::connect(&database.url).unwrap();
     outbox::schema::ensure(&store).unwrap();
     let namespace = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let sink = Sink::start();
+    let sink = Sink::start(200);
 
     let node = |name: &str| Node::start(name, &database.url, &nats_url, &namespace, &sink.address);
     let booting = Instant::now();
@@ -113,6 +113,51 @@ fn two_nodes_one_killed_mid_stream_handle_each_message_once_and_lose_none() {
         received - MESSAGES
     );
     b.kill();
+    if let Ok(mut js) = jetstream::JetStream::connect(&nats_url) {
+        let _ = js.delete_stream(&format!("OPENGP_OUTBOX_{}", namespace.to_uppercase()));
+    }
+}
+
+/// A destination that refuses a message (HTTP 400) makes it a dead letter with its
+/// reason, as the outbox worker would: the operator sees it in `opengp outbox status`.
+#[test]
+fn a_message_the_destination_refuses_becomes_a_dead_letter() {
+    let Some((pg_url, nats_url)) = services() else {
+        return;
+    };
+    let database = ScratchDatabase::create(&pg_url);
+    let store = store_postgres::PostgresStore::connect(&database.url).unwrap();
+    outbox::schema::ensure(&store).unwrap();
+    let namespace = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let sink = Sink::start(400);
+    let mut node = Node::start("a", &database.url, &nats_url, &namespace, &sink.address);
+    let id = enqueue(&store, 1, 0).remove(0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&store, "SELECT COUNT(*) FROM outbox WHERE state = 'dead'") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "not given up: {}",
+            node.stderr_tail()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut tx = store
+        .begin(&RequestContext::system(PRACTICE), TxMode::Read)
+        .unwrap();
+    let rows = tx
+        .query(
+            "SELECT id, last_error FROM outbox WHERE state = 'dead'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows[0][0].as_str(), Some(id.as_str()));
+    assert_eq!(rows[0][1].as_str(), Some("refused with HTTP 400"));
+    assert_eq!(
+        sink.got.lock().unwrap().get(&id),
+        Some(&1),
+        "tried once, not again"
+    );
+    node.kill();
     if let Ok(mut js) = jetstream::JetStream::connect(&nats_url) {
         let _ = js.delete_stream(&format!("OPENGP_OUTBOX_{}", namespace.to_uppercase()));
     }
@@ -286,7 +331,7 @@ struct Sink {
 }
 
 impl Sink {
-    fn start() -> Sink {
+    fn start(status: u16) -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let got: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
@@ -295,7 +340,7 @@ impl Sink {
             for stream in listener.incoming().flatten() {
                 let record = record.clone();
                 std::thread::spawn(move || {
-                    let _ = answer(stream, &record);
+                    let _ = answer(stream, &record, status);
                 });
             }
         });
@@ -308,7 +353,11 @@ impl Sink {
 }
 
 /// Reads requests on one connection (ureq keeps connections open) and answers 200.
-fn answer(stream: TcpStream, record: &Mutex<HashMap<String, usize>>) -> std::io::Result<()> {
+fn answer(
+    stream: TcpStream,
+    record: &Mutex<HashMap<String, usize>>,
+    status: u16,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     loop {
@@ -336,6 +385,7 @@ fn answer(stream: TcpStream, record: &Mutex<HashMap<String, usize>>) -> std::io:
         reader.read_exact(&mut body)?;
         std::thread::sleep(Duration::from_millis(5));
         *record.lock().unwrap().entry(key).or_insert(0) += 1;
-        writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")?;
+        let reply = format!("HTTP/1.1 {status} Answer\r\nContent-Length: 0\r\n\r\n");
+        writer.write_all(reply.as_bytes())?;
     }
 }
