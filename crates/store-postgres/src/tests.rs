@@ -552,6 +552,7 @@ fn schema_names_must_be_plain() {
 
 fn token_row(i: usize) -> Vec<SqlValue> {
     vec![
+        text("A81001"),
         SqlValue::Int(i as i64),
         text("Observation"),
         text("code"),
@@ -569,7 +570,9 @@ fn token_row(i: usize) -> Vec<SqlValue> {
     ]
 }
 
-const TOKEN_COLUMNS: &[&str] = &["res_pk", "rtype", "param", "system", "code", "text"];
+const TOKEN_COLUMNS: &[&str] = &[
+    "practice", "res_pk", "rtype", "param", "system", "code", "text",
+];
 
 fn insert_tokens(store: &ScratchStore, rows: usize) -> Vec<Vec<SqlValue>> {
     let rows: Vec<_> = (0..rows).map(token_row).collect();
@@ -582,7 +585,7 @@ fn insert_tokens(store: &ScratchStore, rows: usize) -> Vec<Vec<SqlValue>> {
 fn read_tokens(store: &ScratchStore) -> Vec<Vec<SqlValue>> {
     let mut tx = store.begin(&ctx(), TxMode::Read).unwrap();
     tx.query(
-        "SELECT res_pk, rtype, param, system, code, text FROM idx_token ORDER BY res_pk",
+        "SELECT practice, res_pk, rtype, param, system, code, text FROM idx_token ORDER BY res_pk",
         &[],
     )
     .unwrap()

@@ -24,8 +24,14 @@ fn uncommitted_work_is_rolled_back_and_commits_persist() {
         let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
         tx.insert_many(
             "idx_uri",
-            &["res_pk", "rtype", "param", "uri"],
-            &[vec![1.into(), "Patient".into(), "x".into(), "u1".into()]],
+            &["practice", "res_pk", "rtype", "param", "uri"],
+            &[vec![
+                "A81001".into(),
+                1.into(),
+                "Patient".into(),
+                "x".into(),
+                "u1".into(),
+            ]],
         )
         .unwrap();
         // dropped without commit
@@ -36,7 +42,7 @@ fn uncommitted_work_is_rolled_back_and_commits_persist() {
         SqlValue::Int(0)
     );
     tx.execute(
-        "INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (?, ?, ?, ?)",
+        "INSERT INTO idx_uri (practice, res_pk, rtype, param, uri) VALUES ('A81001', ?, ?, ?, ?)",
         &[2.into(), "Patient".into(), "x".into(), "u2".into()],
     )
     .unwrap();
@@ -83,7 +89,7 @@ fn readers_see_committed_data_while_a_writer_is_open() {
     let store = SqliteStore::open_temp().unwrap();
     let mut w = store.begin(&ctx(), TxMode::Write).unwrap();
     w.execute(
-        "INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')",
+        "INSERT INTO idx_uri (practice, res_pk, rtype, param, uri) VALUES ('A81001', 1, 'Patient', 'x', 'u')",
         &[],
     )
     .unwrap();
@@ -104,7 +110,7 @@ fn disposable_transactions_leave_the_writer_durable() {
         SqlValue::Int(0)
     );
     tx.execute(
-        "INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')",
+        "INSERT INTO idx_uri (practice, res_pk, rtype, param, uri) VALUES ('A81001', 1, 'Patient', 'x', 'u')",
         &[],
     )
     .unwrap();
@@ -138,6 +144,7 @@ fn the_wal_is_checkpointed_in_the_background() {
     let rows: Vec<_> = (0..2000)
         .map(|i| {
             vec![
+                "A81001".into(),
                 SqlValue::Int(i),
                 "Patient".into(),
                 "x".into(),
@@ -145,8 +152,12 @@ fn the_wal_is_checkpointed_in_the_background() {
             ]
         })
         .collect();
-    tx.insert_many("idx_uri", &["res_pk", "rtype", "param", "uri"], &rows)
-        .unwrap();
+    tx.insert_many(
+        "idx_uri",
+        &["practice", "res_pk", "rtype", "param", "uri"],
+        &rows,
+    )
+    .unwrap();
     tx.commit().unwrap();
     // The commit wrote to the WAL only (far below the automatic checkpoint threshold):
     // the database file grows only when the background thread copies the pages in.

@@ -17,6 +17,7 @@ pub mod context;
 pub mod error;
 mod history;
 pub mod index_rows;
+pub mod migrate;
 mod parallel;
 pub mod repository;
 pub mod schema;

@@ -29,7 +29,7 @@ pub mod verify;
 pub use usage::ClientUsage;
 pub use verify::{BreakKind, ChainBreak, VerifyReport, verify};
 
-use crate::backend::{Dialect, Store, StoreError, Transaction};
+use crate::backend::{Store, StoreError, Transaction};
 use crate::context::RequestContext;
 use crate::error::FhirResult;
 use crate::repository::SearchRequest;
@@ -271,9 +271,4 @@ impl AuditLog {
     pub fn client_usage(&self, practice: &str) -> Result<Vec<ClientUsage>, StoreError> {
         usage::client_usage(self.store.as_ref(), practice)
     }
-}
-
-/// The audit tables, triggers and indexes (idempotent), appended to the schema.
-pub fn ddl(dialect: Dialect) -> Vec<String> {
-    schema::ddl(dialect)
 }
