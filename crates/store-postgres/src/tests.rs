@@ -792,3 +792,267 @@ fn bulk_speed() {
         }
     }
 }
+
+/// A store that records the SQL of every query run through it, to EXPLAIN the
+/// repository's own search SQL.
+struct Recording {
+    inner: Arc<ScratchStore>,
+    queries: Arc<std::sync::Mutex<Vec<(String, Vec<SqlValue>)>>>,
+}
+
+struct RecordingTx {
+    inner: Box<dyn Transaction>,
+    queries: Arc<std::sync::Mutex<Vec<(String, Vec<SqlValue>)>>>,
+}
+
+impl Store for Recording {
+    fn dialect(&self) -> store::Dialect {
+        store::Dialect::Postgres
+    }
+    fn begin(
+        &self,
+        ctx: &RequestContext,
+        mode: TxMode,
+    ) -> Result<Box<dyn Transaction>, StoreError> {
+        Ok(Box::new(RecordingTx {
+            inner: self.inner.begin(ctx, mode)?,
+            queries: self.queries.clone(),
+        }))
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+impl Transaction for RecordingTx {
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+        self.inner.execute(sql, params)
+    }
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<store::Row>, StoreError> {
+        let mut queries = self.queries.lock().unwrap();
+        queries.push((sql.to_string(), params.to_vec()));
+        drop(queries);
+        self.inner.query(sql, params)
+    }
+    fn insert_many(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[store::Row],
+    ) -> Result<(), StoreError> {
+        self.inner.insert_many(table, columns, rows)
+    }
+    fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.inner.commit()
+    }
+}
+
+/// EXPLAIN's JSON, read as the text it is.
+struct Json(String);
+
+impl<'a> postgres::types::FromSql<'a> for Json {
+    fn from_sql(
+        _: &postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Json(String::from_utf8(raw.to_vec())?))
+    }
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        *ty == postgres::types::Type::JSON
+    }
+}
+
+/// `EXPLAIN (ANALYZE, FORMAT JSON)` of `sql` with `args`, as the store would bind them.
+fn explain(store: &ScratchStore, sql: &str, args: &[SqlValue]) -> serde_json::Value {
+    let mut conn = pool_of(store).acquire().unwrap();
+    let statement = conn
+        .client
+        .prepare(&format!(
+            "EXPLAIN (ANALYZE, FORMAT JSON) {}",
+            crate::placeholders::number_placeholders(sql)
+        ))
+        .unwrap();
+    let bound = crate::values::bind_all(args, statement.params()).unwrap();
+    let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+        bound.iter().map(|p| p.as_sql()).collect();
+    let row = conn.client.query_one(&statement, &params).unwrap();
+    serde_json::from_str(&row.get::<_, Json>(0).0).unwrap()
+}
+
+/// Every plan node that reads an index of an `idx_*` table, or scans one.
+fn idx_nodes<'a>(node: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+    let on_idx = |key: &str| node[key].as_str().is_some_and(|n| n.starts_with("idx_"));
+    if on_idx("Index Name") || (on_idx("Relation Name") && node.get("Index Name").is_none()) {
+        out.push(node);
+    }
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        idx_nodes(child, out);
+    }
+}
+
+/// A search in one practice reads only that practice's index rows, even when another
+/// practice of the same database has many more matching rows: PostgreSQL's own plan of
+/// the repository's search SQL, run with ANALYZE, shows it.
+#[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
+fn a_search_reads_only_its_own_practices_index_rows() {
+    use serde_json::json;
+    let Some(scratch) = scratch() else { return };
+    let scratch = Arc::new(scratch);
+    let queries = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recording = Arc::new(Recording {
+        inner: scratch.clone(),
+        queries: queries.clone(),
+    });
+    let repo = store::Repository::new(recording, store::RepositoryConfig::default());
+    let (big, small) = ("B82002", "A81001");
+    let observations = |n: usize| {
+        let entries: Vec<_> = (0..n)
+            .map(|i| {
+                json!({
+                    "resource": {
+                        "resourceType": "Observation",
+                        "status": "final",
+                        "code": {"text": "Blood pressure"},
+                        "subject": {"reference": "Patient/p"},
+                        "effectiveDateTime": format!("2020-01-{:02}", i % 28 + 1)
+                    },
+                    "request": {"method": "POST", "url": "Observation"}
+                })
+            })
+            .collect();
+        json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+    };
+    for (practice, n) in [(big, 2000_usize), (small, 3)] {
+        let ctx = RequestContext::system(practice);
+        let patient = json!({"resourceType": "Patient", "id": "p", "gender": "female"});
+        repo.update(&ctx, "Patient", "p", patient, None).unwrap();
+        for chunk in 0..n.div_ceil(500) {
+            let size = (n - chunk * 500).min(500);
+            repo.bundle(&ctx, observations(size), "http://x/fhir")
+                .unwrap();
+        }
+    }
+    let mut tx = begin(scratch.as_ref());
+    tx.execute("ANALYZE", &[]).unwrap();
+    tx.commit().unwrap();
+
+    queries.lock().unwrap().clear();
+    let request = store::SearchRequest {
+        rtype: Some("Observation".into()),
+        params: vec![
+            ("subject".into(), "Patient/p".into()),
+            ("date".into(), "ge2020-01-01".into()),
+        ],
+        base_url: "http://x/fhir".into(),
+        lenient: false,
+    };
+    let bundle = repo
+        .search(&RequestContext::system(small), &request)
+        .unwrap();
+    assert_eq!(bundle["total"], 3, "the small practice's own Observations");
+
+    let searches: Vec<_> = queries
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(sql, _)| sql.trim_start().starts_with("SELECT") && sql.contains("idx_"))
+        .cloned()
+        .collect();
+    assert!(!searches.is_empty(), "the search read the index tables");
+    let mut scans = 0;
+    for (sql, args) in &searches {
+        let plan = explain(&scratch, sql, args);
+        let mut nodes = Vec::new();
+        idx_nodes(&plan[0]["Plan"], &mut nodes);
+        for node in nodes {
+            scans += 1;
+            let cond = node["Index Cond"].as_str().unwrap_or_default();
+            assert!(
+                cond.contains("practice"),
+                "an {} on {} without the practice in its Index Cond: {node:#}",
+                node["Node Type"],
+                node["Relation Name"]
+            );
+            let read =
+                node["Actual Rows"].as_i64().unwrap() * node["Actual Loops"].as_i64().unwrap();
+            assert!(
+                read <= 3,
+                "{} read {read} index rows for the small practice's 3: {node:#}",
+                node["Index Name"]
+            );
+        }
+    }
+    assert!(scans >= 2, "the plans used the idx indexes ({scans} scans)");
+}
+
+/// A database written by the release before versioned migrations (a `pg_dump` of it,
+/// loaded into a schema of its own) is upgraded, then read, searched and written.
+#[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
+fn a_database_from_before_versioned_migrations_is_upgraded() {
+    let Some(url) = database_url() else { return };
+    let schema = format!("fixture_{}", std::process::id());
+    let dump = include_str!("../../store/tests/fixtures/main-before-migrations.sql")
+        .replace("public.", &format!("\"{schema}\"."));
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\""
+        ))
+        .unwrap();
+    client.batch_execute(&dump).unwrap();
+    let store = Arc::new(PostgresStore::connect_in_schema(&url, &schema).unwrap());
+    store::conformance::upgrade::check_upgraded_fixture(store.clone());
+    drop(store);
+    // Connecting again applies nothing.
+    let store = PostgresStore::connect_in_schema(&url, &schema).unwrap();
+    let versions = store::migrate::applied_versions(&store, &store::schema::COMPONENT);
+    assert_eq!(versions.unwrap(), Some(vec![1, 2]));
+    drop(store);
+    client
+        .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .unwrap();
+}
+
+/// Two servers starting at once on a new database: each migration is applied once.
+#[test]
+#[cfg_attr(not(test_postgres), ignore = "needs OPENGP_TEST_POSTGRES")]
+fn servers_starting_together_apply_each_migration_once() {
+    let Some(url) = database_url() else { return };
+    let schema = format!("together_{}", std::process::id());
+    let barrier = Arc::new(Barrier::new(3));
+    let starts: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, schema, barrier) = (url.clone(), schema.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                PostgresStore::connect_in_schema(&url, &schema).map(drop)
+            })
+        })
+        .collect();
+    for start in starts {
+        start.join().unwrap().unwrap();
+    }
+    let store = PostgresStore::connect_in_schema(&url, &schema).unwrap();
+    let mut tx = store.begin(&ctx(), TxMode::Read).unwrap();
+    let rows = tx
+        .query(
+            "SELECT component, COUNT(*) FROM schema_migrations GROUP BY component ORDER BY component",
+            &[],
+        )
+        .unwrap();
+    drop(tx);
+    drop(store);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            vec![text("audit"), SqlValue::Int(1)],
+            vec![text("store"), SqlValue::Int(2)]
+        ]
+    );
+}
