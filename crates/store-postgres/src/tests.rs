@@ -793,16 +793,19 @@ fn bulk_speed() {
     }
 }
 
+/// The queries run, with their arguments.
+type QueryLog = Arc<std::sync::Mutex<Vec<(String, Vec<SqlValue>)>>>;
+
 /// A store that records the SQL of every query run through it, to EXPLAIN the
 /// repository's own search SQL.
 struct Recording {
     inner: Arc<ScratchStore>,
-    queries: Arc<std::sync::Mutex<Vec<(String, Vec<SqlValue>)>>>,
+    queries: QueryLog,
 }
 
 struct RecordingTx {
     inner: Box<dyn Transaction>,
-    queries: Arc<std::sync::Mutex<Vec<(String, Vec<SqlValue>)>>>,
+    queries: QueryLog,
 }
 
 impl Store for Recording {

@@ -163,9 +163,16 @@ fn ddl(dialect: Dialect) -> Vec<String> {
         .collect()
 }
 
+/// An index table: its name, value columns and indexes (name suffix, columns).
+type IndexTableShape = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Each index table's value columns (after `res_pk, rtype, param`) and its indexes as
 /// (name suffix, columns), as migration 2 leaves them.
-const INDEX_TABLE_SHAPES: [(&str, &str, &[(&str, &str)]); 7] = [
+const INDEX_TABLE_SHAPES: [IndexTableShape; 7] = [
     (
         "idx_string",
         "norm TEXT NOT NULL, exact TEXT NOT NULL",

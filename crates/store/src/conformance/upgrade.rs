@@ -74,7 +74,10 @@ pub fn check_upgraded_fixture(store: Arc<dyn Store>) {
     assert_eq!(read.version, 2, "the update made by the old release");
     assert!(read.body.unwrap().contains("Fixture"));
     assert_eq!(
-        h.repo.read(&ctx, "Observation", deleted).unwrap_err().status(),
+        h.repo
+            .read(&ctx, "Observation", deleted)
+            .unwrap_err()
+            .status(),
         410,
         "the deletion made by the old release"
     );
