@@ -1059,3 +1059,116 @@ fn servers_starting_together_apply_each_migration_once() {
         ]
     );
 }
+
+/// Where a patient-compartment search's time goes on PostgreSQL (run by hand:
+/// `cargo test -p store-postgres --release compartment_search_time -- --ignored --nocapture`).
+/// Each statement and commit is timed through a wrapping store; the rest of a search's
+/// time is the wait for its audit entry's group commit and the Bundle's assembly.
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn compartment_search_time() {
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    let Some(scratch) = scratch() else { return };
+    let scratch = Arc::new(scratch);
+    let times: Arc<std::sync::Mutex<BTreeMap<String, (u32, Duration)>>> = Arc::default();
+    struct Timed {
+        inner: Arc<ScratchStore>,
+        times: Arc<std::sync::Mutex<BTreeMap<String, (u32, Duration)>>>,
+    }
+    struct TimedTx {
+        inner: Box<dyn Transaction>,
+        mode: TxMode,
+        times: Arc<std::sync::Mutex<BTreeMap<String, (u32, Duration)>>>,
+    }
+    fn add(times: &std::sync::Mutex<BTreeMap<String, (u32, Duration)>>, key: String, d: Duration) {
+        let mut times = times.lock().unwrap();
+        let entry = times.entry(key).or_default();
+        entry.0 += 1;
+        entry.1 += d;
+    }
+    fn key(sql: &str) -> String {
+        sql.split_whitespace().take(6).collect::<Vec<_>>().join(" ")
+    }
+    impl Store for Timed {
+        fn dialect(&self) -> store::Dialect {
+            store::Dialect::Postgres
+        }
+        fn begin(&self, ctx: &RequestContext, mode: TxMode) -> Result<Box<dyn Transaction>, StoreError> {
+            let started = Instant::now();
+            let inner = self.inner.begin(ctx, mode)?;
+            add(&self.times, format!("BEGIN {mode:?}"), started.elapsed());
+            Ok(Box::new(TimedTx { inner, mode, times: self.times.clone() }))
+        }
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+    }
+    impl Transaction for TimedTx {
+        fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+            let started = Instant::now();
+            let r = self.inner.execute(sql, params);
+            add(&self.times, key(sql), started.elapsed());
+            r
+        }
+        fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<store::Row>, StoreError> {
+            let started = Instant::now();
+            let r = self.inner.query(sql, params);
+            add(&self.times, key(sql), started.elapsed());
+            r
+        }
+        fn insert_many(&mut self, table: &str, columns: &[&str], rows: &[store::Row]) -> Result<(), StoreError> {
+            self.inner.insert_many(table, columns, rows)
+        }
+        fn commit(self: Box<Self>) -> Result<(), StoreError> {
+            let started = Instant::now();
+            let (mode, times) = (self.mode, self.times.clone());
+            let r = self.inner.commit();
+            add(&times, format!("COMMIT {mode:?}"), started.elapsed());
+            r
+        }
+    }
+    let repo = store::Repository::new(
+        Arc::new(Timed { inner: scratch.clone(), times: times.clone() }),
+        store::RepositoryConfig::default(),
+    );
+    let ctx = RequestContext::system("A81001");
+    let patients = 40;
+    for p in 0..patients {
+        let entries: Vec<_> = (0..120)
+            .map(|i| json!({
+                "resource": {
+                    "resourceType": "Observation", "status": "final",
+                    "code": {"text": "Blood pressure"},
+                    "subject": {"reference": format!("Patient/p{p}")},
+                    "effectiveDateTime": format!("2020-01-{:02}", i % 28 + 1)
+                },
+                "request": {"method": "POST", "url": "Observation"}
+            }))
+            .collect();
+        repo.bundle(&ctx, json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}), "http://x/fhir").unwrap();
+    }
+    let mut tx = begin(scratch.as_ref());
+    tx.execute("ANALYZE", &[]).unwrap();
+    tx.commit().unwrap();
+    times.lock().unwrap().clear();
+    let searches = 300;
+    let started = Instant::now();
+    for i in 0..searches {
+        let request = store::SearchRequest {
+            rtype: Some("Observation".into()),
+            params: vec![("subject".into(), format!("Patient/p{}", i % patients))],
+            base_url: "http://x/fhir".into(),
+            lenient: false,
+        };
+        repo.search(&ctx, &request).unwrap();
+    }
+    let total = started.elapsed();
+    println!("{searches} compartment searches, one client: {:.2} ms each", total.as_secs_f64() * 1000.0 / searches as f64);
+    let mut timed = Duration::ZERO;
+    for (key, (n, d)) in times.lock().unwrap().iter() {
+        timed += *d;
+        println!("{:>8.3} ms/search {n:>5}x  {key}", d.as_secs_f64() * 1000.0 / searches as f64);
+    }
+    println!("{:>8.3} ms/search untimed (audit wait, Bundle)", (total.saturating_sub(timed)).as_secs_f64() * 1000.0 / searches as f64);
+}
