@@ -3,8 +3,8 @@
 
 mod patients_support;
 
-use clinical::patients::update::pds_push::{PdsOutcome, push};
-use clinical::patients::update::{self, Details, DetailsForm, Field, SaveError};
+use clinical::patients::update::pds_push::{PdsDestination, PdsOutcome, push};
+use clinical::patients::update::{self, Details, DetailsForm, Field, SaveError, ToPds};
 use patients_support::*;
 use pds::{Pds, PdsError, PdsPatient, SearchQuery};
 use serde_json::{Value, json};
@@ -34,7 +34,23 @@ backends!(
     a_concurrent_change_is_reported_and_not_overwritten,
     a_sensitive_patients_address_and_phones_are_never_shown_or_written,
     roles_that_may_not_amend_demographics_cannot_save,
+    the_queued_pds_message_reaches_pds_through_the_outbox_worker,
+    without_pds_set_up_nothing_is_queued,
 );
+
+/// PDS is set up; a change starts on PDS on this date.
+const PDS_TODAY: Option<&str> = Some("2026-05-01");
+
+/// The outbox messages about patient `id`.
+fn messages(repo: &Repository, id: &str) -> Vec<outbox::Summary> {
+    outbox::for_subject(
+        repo.store().as_ref(),
+        PRACTICE,
+        &format!("Patient/{id}"),
+        10,
+    )
+    .unwrap()
+}
 
 const NHS: &str = "9434765919";
 
@@ -108,9 +124,10 @@ fn a_receptionist_changes_the_address_and_phones_and_the_rest_is_kept(store: Arc
     );
     assert_eq!(now.verification.as_deref(), Some("01"));
     // Saving what is shown writes nothing (the three address lines are kept as they are).
-    let unchanged = update::save(&repo, &ctx, &id, &now.form).unwrap();
+    let unchanged = update::save(&repo, &ctx, &id, &now.form, PDS_TODAY).unwrap();
     assert!(!unchanged.changed && unchanged.for_pds.is_empty());
     assert_eq!(stored(&repo, &id).1, 1);
+    assert!(messages(&repo, &id).is_empty(), "nothing for PDS");
 
     let mut form = now.form.clone();
     form.address_line1 = "7 Otley Road".into();
@@ -119,7 +136,7 @@ fn a_receptionist_changes_the_address_and_phones_and_the_rest_is_kept(store: Arc
     form.mobile = "+44 7700 900123".into();
     form.email = "jane@example.com".into();
     form.preferred_contact = "sms".into();
-    let saved = update::save(&repo, &ctx, &id, &form).unwrap();
+    let saved = update::save(&repo, &ctx, &id, &form, PDS_TODAY).unwrap();
     assert!(saved.changed);
     assert_eq!(
         saved.for_pds,
@@ -128,6 +145,11 @@ fn a_receptionist_changes_the_address_and_phones_and_the_rest_is_kept(store: Arc
     assert_eq!(saved.details.form.postcode, "LS6 2AA");
     assert_eq!(saved.details.form.mobile, "07700900123");
     assert_eq!(saved.details.form.preferred_contact, "sms");
+    let queued = messages(&repo, &id);
+    assert_eq!(queued.len(), 1, "one PDS message, committed with the save");
+    assert_eq!(saved.pds, ToPds::Queued(queued[0].id.clone()));
+    assert_eq!(queued[0].kind, "pds.update-contact");
+    assert_eq!(queued[0].state, outbox::MessageState::Pending);
 
     let (patient, version) = stored(&repo, &id);
     assert_eq!(version, 2);
@@ -163,7 +185,7 @@ fn a_receptionist_changes_the_address_and_phones_and_the_rest_is_kept(store: Arc
     assert_eq!(patient["identifier"][0]["value"], NHS);
 
     // Saving again unchanged writes nothing.
-    let again = update::save(&repo, &ctx, &id, &saved.details.form).unwrap();
+    let again = update::save(&repo, &ctx, &id, &saved.details.form, PDS_TODAY).unwrap();
     assert!(!again.changed);
     assert_eq!(stored(&repo, &id).1, 2);
 }
@@ -176,7 +198,7 @@ fn bad_input_gets_a_message_on_its_field_and_nothing_is_saved(store: Arc<dyn Sto
     form.mobile = "12345".into();
     form.email = "jane@".into();
     form.usual_gp = "nurse-1".into();
-    let Err(SaveError::Invalid(errors)) = update::save(&repo, &ctx, &id, &form) else {
+    let Err(SaveError::Invalid(errors)) = update::save(&repo, &ctx, &id, &form, PDS_TODAY) else {
         panic!("the form is refused");
     };
     assert_eq!(
@@ -202,7 +224,7 @@ fn bad_input_gets_a_message_on_its_field_and_nothing_is_saved(store: Arc<dyn Sto
     form.town = String::new();
     form.postcode = String::new();
     form.preferred_contact = "letter".into();
-    let Err(SaveError::Invalid(errors)) = update::save(&repo, &ctx, &id, &form) else {
+    let Err(SaveError::Invalid(errors)) = update::save(&repo, &ctx, &id, &form, PDS_TODAY) else {
         panic!("a letter needs an address");
     };
     assert_eq!(
@@ -220,11 +242,11 @@ fn a_concurrent_change_is_reported_and_not_overwritten(store: Arc<dyn Store>) {
     let mine = update::current(&repo, &ctx, &id).unwrap().form;
     let mut theirs = mine.clone();
     theirs.mobile = "07700900222".into();
-    update::save(&repo, &ctx, &id, &theirs).unwrap();
+    update::save(&repo, &ctx, &id, &theirs, PDS_TODAY).unwrap();
 
     let mut form = mine;
     form.postcode = "LS6 2AA".into();
-    let Err(SaveError::Conflict(now)) = update::save(&repo, &ctx, &id, &form) else {
+    let Err(SaveError::Conflict(now)) = update::save(&repo, &ctx, &id, &form, PDS_TODAY) else {
         panic!("a stale form is refused");
     };
     assert_eq!(now.version, 2);
@@ -238,6 +260,11 @@ fn a_concurrent_change_is_reported_and_not_overwritten(store: Arc<dyn Store>) {
     assert_eq!(
         patient["address"][1]["postalCode"], "LS6 1AB",
         "nothing overwritten"
+    );
+    assert_eq!(
+        messages(&repo, &id).len(),
+        1,
+        "only the first save's message"
     );
 }
 
@@ -264,8 +291,9 @@ fn a_sensitive_patients_address_and_phones_are_never_shown_or_written(store: Arc
         version: "1".into(),
         ..DetailsForm::default()
     };
-    let saved = update::save(&repo, &ctx, &id, &form).unwrap();
+    let saved = update::save(&repo, &ctx, &id, &form, PDS_TODAY).unwrap();
     assert!(saved.for_pds.is_empty(), "nothing for PDS");
+    assert!(messages(&repo, &id).is_empty());
     let (patient, _) = stored(&repo, &id);
     assert_eq!(
         patient["address"], before["address"],
@@ -287,11 +315,55 @@ fn roles_that_may_not_amend_demographics_cannot_save(store: Arc<dyn Store>) {
     let ctx = staff(Role::PrivacyOfficer);
     let mut form = update::current(&repo, &ctx, &id).unwrap().form;
     form.postcode = "LS6 2AA".into();
-    match update::save(&repo, &ctx, &id, &form) {
+    match update::save(&repo, &ctx, &id, &form, PDS_TODAY) {
         Err(SaveError::Store(e)) => assert_eq!(e.status(), 403),
         other => panic!("the save was not refused: {other:?}"),
     }
     assert_eq!(stored(&repo, &id).1, 1);
+    assert!(messages(&repo, &id).is_empty());
+}
+
+fn the_queued_pds_message_reaches_pds_through_the_outbox_worker(store: Arc<dyn Store>) {
+    let (repo, id) = set_up(store, false);
+    let ctx = staff(Role::Receptionist);
+    let mut form = update::current(&repo, &ctx, &id).unwrap().form;
+    form.address_line1 = "7 Otley Road".into();
+    form.address_line2 = String::new();
+    form.postcode = "LS6 2AA".into();
+    update::save(&repo, &ctx, &id, &form, PDS_TODAY).unwrap();
+    let pds = Arc::new(FakePds::holding(on_pds()));
+    *pds.refuse.lock().unwrap() = Some(PdsError::VersionConflict);
+    let worker = outbox::Worker::new(repo.store().clone(), outbox::WorkerConfig::default())
+        .route("pds", Arc::new(PdsDestination::new(pds.clone())));
+    assert_eq!(worker.run_once().unwrap(), 1);
+    let patches = pds.patches();
+    assert_eq!(
+        patches.len(),
+        1,
+        "sent once, after fetching the changed record again"
+    );
+    assert_eq!(
+        patches[0].1[1]["value"],
+        json!({"id": "456", "use": "home", "period": {"start": "2026-05-01"},
+            "line": ["7 Otley Road", "Leeds"], "postalCode": "LS6 2AA"})
+    );
+    let sent = &messages(&repo, &id)[0];
+    assert_eq!(sent.state, outbox::MessageState::Sent);
+    assert_eq!(sent.outcome.as_deref(), Some("PDS updated"));
+}
+
+fn without_pds_set_up_nothing_is_queued(store: Arc<dyn Store>) {
+    let (repo, id) = set_up(store, false);
+    let ctx = staff(Role::Receptionist);
+    let mut form = update::current(&repo, &ctx, &id).unwrap().form;
+    form.postcode = "LS6 2AA".into();
+    let saved = update::save(&repo, &ctx, &id, &form, None).unwrap();
+    assert!(saved.changed);
+    assert_eq!(
+        saved.pds,
+        ToPds::NotSent("PDS is not set up on this server.".into())
+    );
+    assert!(messages(&repo, &id).is_empty());
 }
 
 // --- telling PDS, against a test double ---
@@ -446,10 +518,16 @@ fn a_pds_refusal_is_explained_in_its_own_words() {
                 .into()
         )
     );
+    *pds.refuse.lock().unwrap() = Some(PdsError::Unavailable("503".into()));
+    let outcome = push(&pds, &details("01", false), &[Field::Address], "2026-05-01");
+    assert_eq!(
+        outcome,
+        PdsOutcome::Retry("PDS is unavailable: 503".into()),
+        "tried again later"
+    );
+    // 412: PDS's record changed after it was read; it is fetched again and patched.
     *pds.refuse.lock().unwrap() = Some(PdsError::VersionConflict);
     let outcome = push(&pds, &details("01", false), &[Field::Address], "2026-05-01");
-    assert!(
-        matches!(outcome, PdsOutcome::Failed(ref r) if r.contains("changed")),
-        "{outcome:?}"
-    );
+    assert_eq!(outcome, PdsOutcome::Updated);
+    assert_eq!(pds.patches().len(), 1);
 }

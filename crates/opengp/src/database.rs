@@ -6,7 +6,15 @@ use store::Store;
 
 pub const DEFAULT_DATABASE: &str = "sqlite:data/opengp.db";
 
+/// Opens the store and makes sure the outbox table is there.
 pub fn open(url: &str) -> Result<Arc<dyn Store>, String> {
+    let store = open_store(url)?;
+    outbox::schema::ensure(store.as_ref())
+        .map_err(|e| format!("creating the outbox table: {e}"))?;
+    Ok(store)
+}
+
+fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
     if let Some(path) = url.strip_prefix("sqlite:") {
         let path = path.strip_prefix("//").unwrap_or(path);
         if path.is_empty() {

@@ -1,5 +1,6 @@
-//! The `opengp` command: `serve` runs the FHIR API, `bench` measures a store, `user`,
-//! `client` and `audit` administer accounts, apps and the audit trail.
+//! The `opengp` command: `serve` runs the FHIR API (and the outbox worker), `bench`
+//! measures a store, `user`, `client`, `audit` and `outbox` administer accounts, apps,
+//! the audit trail and outgoing messages.
 
 /// mimalloc: the store builds and drops many small JSON values per request; glibc's
 /// allocator spent about a third of ingest time in malloc and free.
@@ -11,6 +12,7 @@ mod bench;
 mod bench_workspace;
 mod database;
 mod demo;
+mod messages;
 mod national;
 
 use auth::{Auth, AuthConfig};
@@ -53,6 +55,9 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
+    /// Outgoing messages (to PDS and other services): status and retry.
+    #[command(subcommand)]
+    Outbox(messages::OutboxCommand),
     /// Print the current authenticator (TOTP) code for a base32 secret, as an
     /// authenticator app would: for the demo accounts and for testing.
     Totp {
@@ -94,6 +99,11 @@ struct ServeArgs {
     /// where it knows the demo practice's patients and people not yet registered.
     #[arg(long)]
     pds_simulator: bool,
+    /// Do not run the outbox worker in this process (run `opengp outbox work` elsewhere).
+    #[arg(long)]
+    no_outbox_worker: bool,
+    #[command(flatten)]
+    outbox: messages::WorkerArgs,
 }
 
 /// ODS codes are short upper-case alphanumeric codes (A81001, Y12345).
@@ -138,6 +148,7 @@ fn main() -> ExitCode {
         Command::User(c) => admin::user(c),
         Command::Client(c) => admin::client(c),
         Command::Audit(c) => admin::audit(c),
+        Command::Outbox(c) => messages::run(c),
         Command::Totp { secret } => print_totp(&secret),
     };
     match result {
@@ -152,7 +163,7 @@ fn main() -> ExitCode {
 fn serve(args: ServeArgs) -> Result<(), String> {
     let store = database::open(&args.database)?;
     tracing::info!(store = %store.describe(), "opened the store");
-    let repo = Arc::new(Repository::new(store, RepositoryConfig::default()));
+    let repo = Arc::new(Repository::new(store.clone(), RepositoryConfig::default()));
     let config = AuthConfig {
         fhir_base_url: args.base_url.clone(),
         ..AuthConfig::default()
@@ -186,6 +197,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(pds) = pds {
         state = state.with_pds(pds);
     }
+    // Read from the environment, not the command line, so it is not in `ps` output.
+    if let Ok(token) = std::env::var("OPENGP_METRICS_TOKEN").map(|t| t.trim().to_string()) {
+        if token.len() < 16 {
+            return Err("OPENGP_METRICS_TOKEN must be at least 16 characters".into());
+        }
+        state = state.with_metrics_token(token);
+    }
+    // Stopped (after its current message) when serve returns.
+    let _worker = (!args.no_outbox_worker)
+        .then(|| messages::start_worker(store, &args.outbox, state.pds.clone()));
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await

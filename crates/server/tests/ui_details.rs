@@ -1,6 +1,8 @@
-//! "Contact details" through HTTP: a receptionist changes a patient's address and PDS
-//! (the simulator, over HTTP as in `serve --demo`) is told; bad input, stale forms,
-//! PDS failing and coming back, unverified and sensitive patients, roles that may not.
+//! "Contact details" through HTTP: a receptionist changes a patient's address, the PDS
+//! update is queued in the outbox with the save, and the outbox worker tells PDS (the
+//! simulator, over HTTP as in `serve --demo`); the page shows "queued", then the
+//! outcome. Bad input, stale forms, PDS failing until the update is given up and
+//! tried again, unverified and sensitive patients, roles that may not.
 
 mod common;
 
@@ -58,6 +60,8 @@ struct Setup {
     clock: Clock,
     sim: Simulator,
     pds: Arc<Switchable>,
+    /// The outbox worker `opengp serve` runs, here run a batch at a time.
+    worker: Arc<outbox::Worker>,
 }
 
 /// Serves `app` on a free loopback port from a thread of its own.
@@ -90,11 +94,10 @@ fn on_pds() -> Value {
 }
 
 fn setup() -> Setup {
-    let store = store_sqlite::SqliteStore::open_temp().expect("temporary store");
-    let repo = Arc::new(Repository::new(
-        Arc::new(store),
-        RepositoryConfig::default(),
-    ));
+    let store: Arc<dyn store::Store> =
+        Arc::new(store_sqlite::SqliteStore::open_temp().expect("temporary store"));
+    outbox::schema::ensure(store.as_ref()).expect("the outbox table");
+    let repo = Arc::new(Repository::new(store.clone(), RepositoryConfig::default()));
     let clock = Clock::manual(chrono::Utc::now().timestamp());
     let config = AuthConfig {
         clock: clock.clone(),
@@ -113,7 +116,19 @@ fn setup() -> Setup {
         down: AtomicBool::new(false),
     });
     let state = server::AppState::new(repo.clone(), auth.clone()).with_pds(pds.clone());
+    let config = outbox::WorkerConfig {
+        retry: outbox::RetryPolicy {
+            base: std::time::Duration::from_millis(1),
+            cap: std::time::Duration::from_millis(1),
+            max_attempts: 2,
+            ..outbox::RetryPolicy::default()
+        },
+        ..outbox::WorkerConfig::default()
+    };
+    let destination = clinical::patients::update::pds_push::PdsDestination::new(pds.clone());
+    let worker = Arc::new(outbox::Worker::new(store, config).route("pds", Arc::new(destination)));
     Setup {
+        worker,
         router: server::router(state),
         repo,
         auth,
@@ -214,6 +229,20 @@ impl Setup {
             .id
     }
 
+    /// Runs the outbox worker once (after the backoff of any earlier failure).
+    async fn deliver(&self) -> usize {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let worker = self.worker.clone();
+        tokio::task::spawn_blocking(move || worker.run_once().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn page(&self, cookie: &str, id: &str) -> String {
+        let url = format!("/patients/{id}/details");
+        self.send(get_request(&url, Some(cookie))).await.text()
+    }
+
     fn stored(&self, id: &str) -> (Value, i64) {
         clinical::fetch::read(&self.repo, &RequestContext::system(PRACTICE), "Patient", id).unwrap()
     }
@@ -308,16 +337,38 @@ async fn a_receptionist_changes_the_address_and_pds_is_updated() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let html = reply.text();
+    assert!(html.contains("Saved. Queued for PDS."), "{html}");
+    assert!(html.contains("Queued for PDS since"), "{html}");
     assert!(
-        reply.text().contains("Saved. PDS updated."),
-        "{}",
-        reply.text()
+        html.contains(&format!("data-poll=\"/patients/{id}/details/pds\"")),
+        "the page looks again while it is queued"
     );
-    assert_eq!(value_of(&reply.text(), "postcode"), "LS6 2AA");
+    assert_eq!(value_of(&html, "postcode"), "LS6 2AA");
     let (patient, version) = s.stored(&id);
     assert_eq!(version, 2);
     assert_eq!(patient["address"][0]["line"], json!(["7 Otley Road"]));
+    assert_eq!(
+        s.pds_postcode(),
+        "LS6 1AB",
+        "not sent until the worker runs"
+    );
+
+    assert_eq!(s.deliver().await, 1);
     assert_eq!(s.pds_postcode(), "LS6 2AA", "PDS has the new address");
+    let part = s
+        .send(get_request(
+            &format!("/patients/{id}/details/pds"),
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(part.status, StatusCode::OK);
+    assert!(part.text().contains(": PDS updated."), "{}", part.text());
+    assert!(
+        !part.text().contains("data-poll"),
+        "no more looking once sent"
+    );
+    assert!(s.page(&cookie, &id).await.contains("Sent to PDS on "));
     let held = s.sim.patient(NHS).unwrap();
     assert_eq!(held["address"][0]["id"], "A1", "PDS's address id is kept");
     assert_eq!(
@@ -378,25 +429,38 @@ async fn a_stale_form_says_someone_else_changed_the_record_and_shows_the_current
 }
 
 #[tokio::test]
-async fn when_pds_cannot_be_reached_the_record_is_saved_and_pds_can_be_tried_again() {
+async fn when_pds_cannot_be_reached_the_update_waits_and_once_given_up_can_be_tried_again() {
     let s = setup();
     let id = s.practice_and_patient("01", false);
     let cookie = s.sign_in("receptionist").await;
     s.pds.down.store(true, Ordering::SeqCst);
     let reply = s.save(&cookie, &id, &[("postcode", "LS6 2AA")]).await;
-    let html = reply.text();
     assert!(
-        html.contains("Saved in the practice record; PDS was not updated: PDS is unavailable: could not connect to PDS."),
-        "{html}"
+        reply.text().contains("Saved. Queued for PDS."),
+        "{}",
+        reply.text()
     );
     assert_eq!(s.stored(&id).0["address"][0]["postalCode"], "LS6 2AA");
-    assert_eq!(value_of(&html, "pds_fields"), "address");
+
+    s.deliver().await;
+    let html = s.page(&cookie, &id).await;
+    assert!(
+        html.contains("not sent yet (1 tries; the last: PDS is unavailable: could not connect to PDS). OpenGP keeps trying."),
+        "{html}"
+    );
+    s.deliver().await; // the second and last attempt allowed here
+    let html = s.page(&cookie, &id).await;
+    assert!(
+        html.contains("The PDS update failed on ")
+            && html.contains(": gave up after 2 attempts; last failure: PDS is unavailable: could not connect to PDS."),
+        "{html}"
+    );
     assert!(html.contains(">Try again</button>"));
 
     s.pds.down.store(false, Ordering::SeqCst);
     let body = encode(&[
         ("csrf", &csrf_of(&html)),
-        ("pds_fields", "address"),
+        ("message", &value_of(&html, "message")),
         ("action", "pds_retry"),
     ]);
     let retried = s
@@ -408,11 +472,13 @@ async fn when_pds_cannot_be_reached_the_record_is_saved_and_pds_can_be_tried_aga
         .await;
     assert_eq!(retried.status, StatusCode::OK);
     assert!(
-        retried.text().contains("PDS updated."),
+        retried.text().contains("The PDS update is queued again."),
         "{}",
         retried.text()
     );
+    assert_eq!(s.deliver().await, 1);
     assert_eq!(s.pds_postcode(), "LS6 2AA");
+    assert!(s.page(&cookie, &id).await.contains(": PDS updated."));
     assert_eq!(
         s.stored(&id).1,
         2,
@@ -434,7 +500,9 @@ async fn an_unverified_patient_is_saved_but_pds_is_not_told() {
         "{html}"
     );
     assert!(!html.contains(">Try again</button>"));
+    assert!(!html.contains("Queued for PDS"));
     assert_eq!(s.stored(&id).1, 2);
+    assert_eq!(s.deliver().await, 0, "nothing was queued");
     assert_eq!(s.pds_postcode(), "LS6 1AB");
 }
 

@@ -1094,11 +1094,19 @@ fn compartment_search_time() {
         fn dialect(&self) -> store::Dialect {
             store::Dialect::Postgres
         }
-        fn begin(&self, ctx: &RequestContext, mode: TxMode) -> Result<Box<dyn Transaction>, StoreError> {
+        fn begin(
+            &self,
+            ctx: &RequestContext,
+            mode: TxMode,
+        ) -> Result<Box<dyn Transaction>, StoreError> {
             let started = Instant::now();
             let inner = self.inner.begin(ctx, mode)?;
             add(&self.times, format!("BEGIN {mode:?}"), started.elapsed());
-            Ok(Box::new(TimedTx { inner, mode, times: self.times.clone() }))
+            Ok(Box::new(TimedTx {
+                inner,
+                mode,
+                times: self.times.clone(),
+            }))
         }
         fn describe(&self) -> String {
             self.inner.describe()
@@ -1117,7 +1125,12 @@ fn compartment_search_time() {
             add(&self.times, key(sql), started.elapsed());
             r
         }
-        fn insert_many(&mut self, table: &str, columns: &[&str], rows: &[store::Row]) -> Result<(), StoreError> {
+        fn insert_many(
+            &mut self,
+            table: &str,
+            columns: &[&str],
+            rows: &[store::Row],
+        ) -> Result<(), StoreError> {
             self.inner.insert_many(table, columns, rows)
         }
         fn commit(self: Box<Self>) -> Result<(), StoreError> {
@@ -1129,24 +1142,34 @@ fn compartment_search_time() {
         }
     }
     let repo = store::Repository::new(
-        Arc::new(Timed { inner: scratch.clone(), times: times.clone() }),
+        Arc::new(Timed {
+            inner: scratch.clone(),
+            times: times.clone(),
+        }),
         store::RepositoryConfig::default(),
     );
     let ctx = RequestContext::system("A81001");
     let patients = 40;
     for p in 0..patients {
         let entries: Vec<_> = (0..120)
-            .map(|i| json!({
-                "resource": {
-                    "resourceType": "Observation", "status": "final",
-                    "code": {"text": "Blood pressure"},
-                    "subject": {"reference": format!("Patient/p{p}")},
-                    "effectiveDateTime": format!("2020-01-{:02}", i % 28 + 1)
-                },
-                "request": {"method": "POST", "url": "Observation"}
-            }))
+            .map(|i| {
+                json!({
+                    "resource": {
+                        "resourceType": "Observation", "status": "final",
+                        "code": {"text": "Blood pressure"},
+                        "subject": {"reference": format!("Patient/p{p}")},
+                        "effectiveDateTime": format!("2020-01-{:02}", i % 28 + 1)
+                    },
+                    "request": {"method": "POST", "url": "Observation"}
+                })
+            })
             .collect();
-        repo.bundle(&ctx, json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}), "http://x/fhir").unwrap();
+        repo.bundle(
+            &ctx,
+            json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}),
+            "http://x/fhir",
+        )
+        .unwrap();
     }
     let mut tx = begin(scratch.as_ref());
     tx.execute("ANALYZE", &[]).unwrap();
@@ -1164,11 +1187,20 @@ fn compartment_search_time() {
         repo.search(&ctx, &request).unwrap();
     }
     let total = started.elapsed();
-    println!("{searches} compartment searches, one client: {:.2} ms each", total.as_secs_f64() * 1000.0 / searches as f64);
+    println!(
+        "{searches} compartment searches, one client: {:.2} ms each",
+        total.as_secs_f64() * 1000.0 / searches as f64
+    );
     let mut timed = Duration::ZERO;
     for (key, (n, d)) in times.lock().unwrap().iter() {
         timed += *d;
-        println!("{:>8.3} ms/search {n:>5}x  {key}", d.as_secs_f64() * 1000.0 / searches as f64);
+        println!(
+            "{:>8.3} ms/search {n:>5}x  {key}",
+            d.as_secs_f64() * 1000.0 / searches as f64
+        );
     }
-    println!("{:>8.3} ms/search untimed (audit wait, Bundle)", (total.saturating_sub(timed)).as_secs_f64() * 1000.0 / searches as f64);
+    println!(
+        "{:>8.3} ms/search untimed (audit wait, Bundle)",
+        (total.saturating_sub(timed)).as_secs_f64() * 1000.0 / searches as f64
+    );
 }

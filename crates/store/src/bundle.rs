@@ -133,11 +133,18 @@ fn not_supported(what: String) -> FhirError {
     FhirError::BadRequest(vec![fhir::Issue::error("not-supported", what)])
 }
 
+/// Work a caller adds to a transaction Bundle's database transaction (an outbox
+/// message): it runs after the entries are written, with their response entries, and
+/// an error rolls everything back. It may run more than once if the write is retried.
+pub type AlsoInTransaction<'a> =
+    &'a mut dyn FnMut(&mut dyn crate::backend::Transaction, &[Value]) -> FhirResult<()>;
+
 pub(crate) fn process(
     repo: &Repository,
     ctx: &RequestContext,
     bundle: Value,
     base_url: &str,
+    also: Option<AlsoInTransaction>,
 ) -> FhirResult<Value> {
     let Value::Object(mut bundle) = bundle else {
         return Err(FhirError::bad_request("the body must be a Bundle"));
@@ -155,6 +162,11 @@ pub(crate) fn process(
             "only batch and transaction Bundles can be processed, not '{kind}'"
         )));
     }
+    if kind == "batch" && also.is_some() {
+        return Err(FhirError::bad_request(
+            "work can be added only to a transaction Bundle, not a batch",
+        ));
+    }
     let raw_entries = match bundle.shift_remove("entry") {
         None => Vec::new(),
         Some(Value::Array(a)) => a,
@@ -167,7 +179,7 @@ pub(crate) fn process(
         for (i, e) in raw_entries.into_iter().enumerate() {
             entries.push(parse_entry(e, base_url).map_err(|err| at_entry(i, err))?);
         }
-        transaction(repo, ctx, entries, base_url)?
+        transaction(repo, ctx, entries, base_url, also)?
     };
     Ok(json!({
         "resourceType": "Bundle",
@@ -526,6 +538,7 @@ fn transaction(
     ctx: &RequestContext,
     mut entries: Vec<Entry>,
     base_url: &str,
+    mut also: Option<AlsoInTransaction>,
 ) -> FhirResult<Vec<Value>> {
     // Everything that needs no database happens before the transaction opens.
     let checked = crate::parallel::map(entries.iter().collect(), check_entry);
@@ -583,6 +596,14 @@ fn transaction(
             refs: HashMap::new(),
         };
         run.execute(&order, &post_ids, resources.clone())?;
+        if let Some(also) = also.as_mut() {
+            let written: Vec<Value> = run
+                .responses
+                .iter()
+                .map(|r| r.clone().unwrap_or(Value::Null))
+                .collect();
+            also(&mut *run.w.tx, &written)?;
+        }
         Ok(run.responses)
     })?;
 

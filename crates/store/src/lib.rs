@@ -1,30 +1,30 @@
 //! The FHIR record store.
 //!
-//! - [`Store`] / [`Transaction`]: the interface a database backend implements (SQLite in
-//!   `store-sqlite`, PostgreSQL in `store-postgres`).
+//! - [`Store`] / [`Transaction`] (from `db`): the interface a database backend implements
+//!   (SQLite in `store-sqlite`, PostgreSQL in `store-postgres`).
 //! - [`Repository`]: the FHIR interactions (read, create, update, delete, conditional
 //!   interactions, history, search, batch and transaction Bundles, `$everything`),
 //!   written once over that interface.
 //! - [`conformance`]: the test suite every backend must pass.
+//!
+//! Below it, in their own crates and re-exported here under their old paths: the backend
+//! interface and shared types (`db`), the access rules and request context (`access`),
+//! and the audit trail (`audit`).
 
-pub mod access;
-pub mod audit;
-pub mod backend;
 mod bundle;
 #[cfg(feature = "conformance")]
 pub mod conformance;
-pub mod context;
-pub mod error;
 mod history;
 pub mod index_rows;
-pub mod migrate;
 mod parallel;
 pub mod repository;
 pub mod schema;
 pub mod search;
-pub mod time;
-pub mod version;
 mod write;
+
+pub use ::access::{self, context};
+pub use ::audit;
+pub use db::{backend, error, migrate, time, version};
 
 pub use access::{Access, Role, Scopes, StaffMember};
 pub use audit::{AuditLog, AuditRecord};

@@ -299,7 +299,22 @@ impl Repository {
 
     /// Processes a `batch` or `transaction` Bundle and returns the response Bundle.
     pub fn bundle(&self, ctx: &RequestContext, bundle: Value, base_url: &str) -> FhirResult<Value> {
-        bundle::process(self, ctx, bundle, base_url)
+        bundle::process(self, ctx, bundle, base_url, None)
+    }
+
+    /// Processes a `transaction` Bundle and runs `also` in the same database
+    /// transaction, after its entries are written (given their response entries, in
+    /// entry order): both commit or neither does. This is how a clinical change and the
+    /// outbox message it causes are written together. `also` may run more than once if
+    /// the write loses a race and is retried.
+    pub fn transaction_with(
+        &self,
+        ctx: &RequestContext,
+        bundle: Value,
+        base_url: &str,
+        mut also: impl FnMut(&mut dyn crate::backend::Transaction, &[Value]) -> FhirResult<()>,
+    ) -> FhirResult<Value> {
+        bundle::process(self, ctx, bundle, base_url, Some(&mut also))
     }
 }
 

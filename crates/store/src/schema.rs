@@ -49,7 +49,7 @@ pub const COMPONENT: Component = Component {
 /// once opened). Fails, naming both versions, on a schema newer than this binary's.
 pub fn migrate_store(store: &dyn Store) -> Result<(), MigrateError> {
     migrate::migrate(store, &COMPONENT)?;
-    migrate::migrate(store, &crate::audit::schema::COMPONENT)
+    migrate::migrate(store, &audit::schema::COMPONENT)
 }
 
 /// Migration 1: the schema as it was before versions. On a database written before then

@@ -1,5 +1,7 @@
 //! Changing a registered patient's contact details (address, phones, email, contact
-//! preference) and usual GP, then telling PDS ([`pds_push`]).
+//! preference) and usual GP, and telling PDS ([`pds_push`]) through the outbox: the
+//! save and its `pds.update-contact` message commit together, and the outbox worker
+//! delivers it.
 //!
 //! Name, date of birth, gender and NHS number are the patient's identity, owned by PDS:
 //! they are not changed here. A sensitive (restricted) patient's address and phone
@@ -106,6 +108,19 @@ pub struct Saved {
     pub changed: bool,
     /// The changed details PDS also holds.
     pub for_pds: Vec<Field>,
+    /// What happens on PDS.
+    pub pds: ToPds,
+}
+
+/// Whether PDS is told about a save.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToPds {
+    /// Nothing PDS holds changed.
+    NothingToSend,
+    /// Queued: the outbox message (its id) committed with the save.
+    Queued(String),
+    /// Not to be sent, and why (a sensitive or unverified patient, PDS not set up).
+    NotSent(String),
 }
 
 #[derive(Debug)]
@@ -220,12 +235,16 @@ pub fn validate(form: &DetailsForm, sensitive: bool) -> Result<ValidDetails, Fie
     })
 }
 
-/// Saves the form over the version it was filled from.
+/// Saves the form over the version it was filled from. When details PDS holds changed
+/// and PDS may be told, a `pds.update-contact` message is queued in the same
+/// transaction. `pds_today`: the date the change starts on PDS (today, in the UK), or
+/// `None` when PDS is not set up on this server.
 pub fn save(
     repo: &Repository,
     ctx: &RequestContext,
     patient_id: &str,
     form: &DetailsForm,
+    pds_today: Option<&str>,
 ) -> Result<Saved, SaveError> {
     let (mut patient, version) = fetch::read(repo, ctx, "Patient", patient_id)?;
     let sensitive = is_sensitive(&patient);
@@ -255,18 +274,82 @@ pub fn save(
             details: details_of(patient_id, &stored, version),
             changed: false,
             for_pds,
+            pds: ToPds::NothingToSend,
         });
     }
+    let after = details_of(patient_id, &patient, version + 1);
+    let message = match (
+        for_pds.is_empty(),
+        pds_push::why_not(&after, pds_today.is_some()),
+    ) {
+        (true, _) => None,
+        (false, Some(reason)) => {
+            return write(
+                repo,
+                ctx,
+                patient,
+                version,
+                for_pds,
+                ToPds::NotSent(reason),
+                None,
+            );
+        }
+        (false, None) => Some(pds_push::message(
+            ctx,
+            &after,
+            &for_pds,
+            pds_today.unwrap_or_default(),
+        )),
+    };
+    write(
+        repo,
+        ctx,
+        patient,
+        version,
+        for_pds,
+        ToPds::NothingToSend,
+        message,
+    )
+}
+
+/// Writes the changed Patient over `version` and, in the same transaction, the PDS
+/// message if there is one.
+fn write(
+    repo: &Repository,
+    ctx: &RequestContext,
+    mut patient: Value,
+    version: i64,
+    for_pds: Vec<Field>,
+    mut pds: ToPds,
+    message: Option<outbox::NewMessage>,
+) -> Result<Saved, SaveError> {
+    let patient_id = patient["id"].as_str().unwrap_or_default().to_string();
     crate::problems::strip_version(&mut patient);
-    match repo.update(ctx, "Patient", patient_id, patient, Some(version)) {
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [{
+        "resource": patient,
+        "request": {"method": "PUT", "url": format!("Patient/{patient_id}"),
+            "ifMatch": format!("W/\"{version}\"")}}]});
+    let written = repo.transaction_with(ctx, bundle, fetch::BASE, |tx, _| {
+        if let Some(m) = &message {
+            pds = ToPds::Queued(outbox::enqueue(tx, m)?);
+        }
+        Ok(())
+    });
+    match written {
         Ok(_) => {}
-        Err(e) if matches!(e.status(), 409 | 412) => return Err(conflict(repo)),
+        Err(e) if matches!(e.status(), 409 | 412) => {
+            return Err(match current(repo, ctx, &patient_id) {
+                Ok(now) => SaveError::Conflict(Box::new(now)),
+                Err(e) => SaveError::Store(e),
+            });
+        }
         Err(e) => return Err(SaveError::Store(e)),
     }
     Ok(Saved {
-        details: current(repo, ctx, patient_id)?,
+        details: current(repo, ctx, &patient_id)?,
         changed: true,
         for_pds,
+        pds,
     })
 }
 

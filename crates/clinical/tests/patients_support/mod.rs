@@ -25,6 +25,7 @@ pub fn postgres() -> Option<Arc<dyn Store>> {
 }
 
 pub fn repo(store: Arc<dyn Store>) -> Repository {
+    outbox::schema::ensure(store.as_ref()).expect("the outbox table");
     Repository::new(store, RepositoryConfig::default())
 }
 

@@ -33,7 +33,13 @@ pub struct Api {
 
 impl Api {
     pub fn new() -> Api {
+        Api::configured(|state| state)
+    }
+
+    /// An API whose server state `configure` adjusts (a metrics token, say).
+    pub fn configured(configure: impl FnOnce(server::AppState) -> server::AppState) -> Api {
         let store = store_sqlite::SqliteStore::open_temp().expect("temporary store");
+        outbox::schema::ensure(&store).expect("the outbox table");
         let repo = Arc::new(Repository::new(
             Arc::new(store),
             RepositoryConfig::default(),
@@ -44,7 +50,7 @@ impl Api {
             ..AuthConfig::default()
         };
         let auth = Arc::new(Auth::new(repo.clone(), config).expect("auth tables"));
-        let state = server::AppState::new(repo.clone(), auth.clone());
+        let state = configure(server::AppState::new(repo.clone(), auth.clone()));
         let mut api = Api {
             router: server::router(state),
             repo,

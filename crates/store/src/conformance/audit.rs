@@ -142,7 +142,7 @@ fn search(h: &Harness, ctx: &RequestContext, params: &[(&str, &str)]) -> Value {
         base_url: h.base_url().into(),
         lenient: false,
     };
-    h.repo.audit().search_events(ctx, &req).unwrap()
+    h.repo.audit().search_events(ctx, &req.audit_events()).unwrap()
 }
 
 fn resources(bundle: &Value) -> Vec<Value> {
@@ -571,7 +571,7 @@ fn search_by_patient_agent_entity_date_outcome(h: &Harness) {
         base_url: h.base_url().into(),
         lenient: false,
     };
-    let err = audit.search_events(&ctx, &req).unwrap_err();
+    let err = audit.search_events(&ctx, &req.audit_events()).unwrap_err();
     assert_eq!(err.status(), 400);
 }
 

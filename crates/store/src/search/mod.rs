@@ -155,7 +155,7 @@ impl Repository {
             None => self.permit_some_reading(ctx, event)?,
         }
         let bundle = match req.rtype.as_deref() {
-            Some("AuditEvent") => self.audit.search_events(ctx, req)?,
+            Some("AuditEvent") => self.audit.search_events(ctx, &req.audit_events())?,
             _ => self.search_visible(ctx, req, paging)?,
         };
         let record = AuditRecord::new(event, Action::Execute, Outcome::Success)
@@ -413,5 +413,16 @@ fn question(encoded: &str) -> String {
         String::new()
     } else {
         format!("?{encoded}")
+    }
+}
+
+impl SearchRequest {
+    /// The same search, as the audit trail reads it (`AuditEvent?…`).
+    pub fn audit_events(&self) -> crate::audit::EventSearch<'_> {
+        crate::audit::EventSearch {
+            params: &self.params,
+            base_url: &self.base_url,
+            lenient: self.lenient,
+        }
     }
 }

@@ -1,12 +1,29 @@
 //! Telling PDS about contact details changed in the practice record, so letters and
 //! other services do not go to the old address: retrieve the PDS record (for its ETag
 //! and what it holds now), build a JSON Patch of the differences only, and update with
-//! `If-Match`. Never for a sensitive patient or one whose NHS number is not verified.
-//! Only additions and changes are sent: a detail cleared here is not removed from PDS.
+//! `If-Match` (if PDS's record changed meanwhile, 412: fetch it again and retry). Never
+//! for a sensitive patient or one whose NHS number is not verified. Only additions and
+//! changes are sent: a detail cleared here is not removed from PDS.
+//!
+//! A save queues a [`KIND`] message ([`message`]); the outbox worker hands it to
+//! [`PdsDestination`], which pushes. A message sent twice is harmless: the second finds
+//! PDS already holding the details and sends nothing.
 
 use super::{Details, DetailsForm, Field, home_address_index};
+use outbox::{Delivery, Destination, Message, NewMessage};
 use pds::{Pds, PdsError};
 use serde_json::{Value, json};
+use std::sync::Arc;
+use store::RequestContext;
+
+/// The outbox destination of PDS messages.
+pub const DESTINATION: &str = "pds";
+/// A contact details update.
+pub const KIND: &str = "pds.update-contact";
+
+/// How many times a 412 (PDS's record changed under us) is answered by fetching again
+/// before the message waits for the worker's next attempt.
+const VERSION_RETRIES: usize = 3;
 
 /// What happened on PDS after a save.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,9 +34,10 @@ pub enum PdsOutcome {
     AlreadyCurrent,
     /// Not sent, and why (a sensitive or unverified patient, PDS not set up).
     NotSent(String),
-    /// PDS refused or could not be asked (why, in Spine's words): the practice record
-    /// is saved, and the PDS step can be tried again.
+    /// PDS refused (why, in Spine's words): sending it again will not help.
     Failed(String),
+    /// PDS could not be asked now (unavailable, or its record kept changing): try later.
+    Retry(String),
 }
 
 /// Why PDS must not be (or cannot be) updated for this patient, if so.
@@ -53,6 +71,26 @@ pub fn push(pds: &dyn Pds, details: &Details, fields: &[Field], today: &str) -> 
     let Some(nhs_number) = details.nhs_number.as_deref() else {
         return PdsOutcome::NotSent("The patient has no NHS number.".into());
     };
+    let mut outcome = PdsOutcome::Retry(String::new());
+    for _ in 0..VERSION_RETRIES {
+        outcome = push_once(pds, nhs_number, details, fields, today);
+        if !matches!(&outcome, PdsOutcome::Retry(r) if r == VERSION_CHANGED) {
+            break;
+        }
+    }
+    outcome
+}
+
+const VERSION_CHANGED: &str = "the PDS record changed while it was being updated";
+
+/// Retrieve, compare, patch: one round.
+fn push_once(
+    pds: &dyn Pds,
+    nhs_number: &str,
+    details: &Details,
+    fields: &[Field],
+    today: &str,
+) -> PdsOutcome {
     let found = match pds.retrieve(nhs_number) {
         Ok(found) => found,
         Err(e) => return failed(&e),
@@ -78,15 +116,110 @@ pub fn push(pds: &dyn Pds, details: &Details, fields: &[Field], today: &str) -> 
 
 fn failed(e: &PdsError) -> PdsOutcome {
     tracing::warn!("a PDS update failed");
-    let reason = match e {
-        PdsError::NotFound => "PDS has no patient with this NHS number".to_string(),
-        PdsError::VersionConflict => {
-            "the PDS record changed while it was being updated".to_string()
+    match e {
+        PdsError::NotFound => {
+            PdsOutcome::Failed("PDS has no patient with this NHS number".to_string())
         }
-        PdsError::Invalid(text) => format!("PDS refused the change: {text}"),
-        other => other.to_string(),
+        PdsError::VersionConflict => PdsOutcome::Retry(VERSION_CHANGED.to_string()),
+        PdsError::Invalid(text) => PdsOutcome::Failed(format!("PDS refused the change: {text}")),
+        PdsError::TooManyMatches => PdsOutcome::Failed(e.to_string()),
+        PdsError::Unavailable(_) => PdsOutcome::Retry(e.to_string()),
+    }
+}
+
+/// The outbox message that tells PDS about `fields` of `details` (as saved), starting
+/// `today`. Its payload holds the details: it is never logged.
+pub fn message(
+    ctx: &RequestContext,
+    details: &Details,
+    fields: &[Field],
+    today: &str,
+) -> NewMessage {
+    let f = &details.form;
+    let payload = json!({
+        "nhs_number": details.nhs_number,
+        "fields": fields.iter().map(|f| f.key()).collect::<Vec<_>>(),
+        "today": today,
+        "details": {
+            "address_line1": f.address_line1, "address_line2": f.address_line2,
+            "town": f.town, "postcode": f.postcode, "mobile": f.mobile,
+            "home_phone": f.home_phone, "email": f.email,
+        },
+    });
+    NewMessage {
+        practice: ctx.practice.clone(),
+        destination: DESTINATION.into(),
+        kind: KIND.into(),
+        subject: Some(format!("Patient/{}", details.patient_id)),
+        payload: payload.to_string(),
+    }
+}
+
+/// Delivers [`KIND`] messages to PDS.
+pub struct PdsDestination {
+    pds: Arc<dyn Pds>,
+}
+
+impl PdsDestination {
+    pub fn new(pds: Arc<dyn Pds>) -> PdsDestination {
+        PdsDestination { pds }
+    }
+}
+
+impl Destination for PdsDestination {
+    fn deliver(&self, message: &Message) -> Delivery {
+        if message.kind != KIND {
+            return Delivery::Permanent(format!(
+                "PDS messages of kind '{}' are not known",
+                message.kind
+            ));
+        }
+        let Some((details, fields, today)) = read_payload(message) else {
+            return Delivery::Permanent("the message could not be read".into());
+        };
+        match push(self.pds.as_ref(), &details, &fields, &today) {
+            PdsOutcome::Updated => Delivery::Sent("PDS updated".into()),
+            PdsOutcome::AlreadyCurrent => Delivery::Sent("PDS already had these details".into()),
+            PdsOutcome::NotSent(reason) | PdsOutcome::Failed(reason) => Delivery::Permanent(reason),
+            PdsOutcome::Retry(reason) => Delivery::Retry(reason),
+        }
+    }
+}
+
+/// The details a message carries, as checked when it was queued (verified, not
+/// sensitive in the practice record; PDS's own flag is checked again on sending).
+fn read_payload(message: &Message) -> Option<(Details, Vec<Field>, String)> {
+    let payload: Value = serde_json::from_str(&message.payload).ok()?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let d = &payload["details"];
+    let fields = payload["fields"]
+        .as_array()?
+        .iter()
+        .filter_map(|k| k.as_str().and_then(Field::from_key))
+        .collect();
+    let details = Details {
+        patient_id: message
+            .subject
+            .as_deref()
+            .and_then(|s| s.strip_prefix("Patient/"))
+            .unwrap_or_default()
+            .to_string(),
+        version: 0,
+        sensitive: false,
+        nhs_number: Some(payload["nhs_number"].as_str()?.to_string()),
+        verification: Some("01".into()),
+        form: DetailsForm {
+            address_line1: text(&d["address_line1"]),
+            address_line2: text(&d["address_line2"]),
+            town: text(&d["town"]),
+            postcode: text(&d["postcode"]),
+            mobile: text(&d["mobile"]),
+            home_phone: text(&d["home_phone"]),
+            email: text(&d["email"]),
+            ..DetailsForm::default()
+        },
     };
-    PdsOutcome::Failed(reason)
+    Some((details, fields, text(&payload["today"])))
 }
 
 /// The JSON Patch (RFC 6902) that brings `fields` of `pds_patient` in line with `wanted`:
