@@ -2,7 +2,7 @@
 //! recursion (serde_json stops at 128 levels of nesting), before anything is written.
 
 use crate::error::ApiError;
-use crate::negotiate::{require_form_body, require_json_body};
+use crate::negotiate::{require_form_body, require_json_body, require_json_patch_body};
 use crate::query;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -10,7 +10,7 @@ use axum::extract::{FromRequest, Request};
 use serde_json::Value;
 
 /// The whole body, or 413 when it is over the configured limit.
-async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+pub async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::payload_too_large(state.body_limit)
@@ -22,7 +22,7 @@ async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
 
 /// A JSON object with a `resourceType`.
 pub fn parse_resource(bytes: &[u8]) -> Result<Value, ApiError> {
-    let value: Value = serde_json::from_slice(bytes)
+    let value = fhir::json::parse_strict(bytes)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     match value.get("resourceType") {
         Some(Value::String(_)) => Ok(value),
@@ -55,20 +55,24 @@ impl FromRequest<AppState> for ResourceBody {
     }
 }
 
-/// A body that may be absent: a FHIR resource when present (`POST .../$everything`).
-pub struct OptionalResourceBody(pub Option<Value>);
+/// A JSON Patch document (RFC 6902): an array of operations, parsed as strictly as a
+/// resource.
+pub struct JsonPatchBody(pub Value);
 
-impl FromRequest<AppState> for OptionalResourceBody {
+impl FromRequest<AppState> for JsonPatchBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let headers = req.headers().clone();
+        require_json_patch_body(req.headers())?;
         let bytes = read_bytes(req, state).await?;
-        if bytes.is_empty() {
-            return Ok(OptionalResourceBody(None));
+        let value = fhir::json::parse_strict(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+        if !value.is_array() {
+            return Err(ApiError::bad_request(
+                "a JSON Patch is an array of operations",
+            ));
         }
-        require_json_body(&headers)?;
-        parse_resource(&bytes).map(|v| OptionalResourceBody(Some(v)))
+        Ok(JsonPatchBody(value))
     }
 }
 

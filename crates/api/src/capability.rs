@@ -1,6 +1,7 @@
 //! The CapabilityStatement (`GET /fhir/metadata`): what this server actually supports,
 //! so clients can rely on it.
 
+use crate::operations;
 use fhir::Definitions;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
@@ -17,10 +18,11 @@ const SEARCHABLE_KINDS: [&str; 7] = [
     "uri",
 ];
 
-const TYPE_INTERACTIONS: [&str; 8] = [
+const TYPE_INTERACTIONS: [&str; 9] = [
     "read",
     "vread",
     "update",
+    "patch",
     "delete",
     "history-instance",
     "history-type",
@@ -36,7 +38,29 @@ pub fn capability_statement(base_url: &str) -> Value {
     let mut statement = STATEMENT.get_or_init(build).clone();
     statement["implementation"]["url"] = json!(base_url);
     statement["rest"][0]["security"] = security(base_url);
+    add_operations(&mut statement, base_url);
     statement
+}
+
+/// Each operation of the registry on the types (and the system) it is declared for,
+/// with the URL of its OperationDefinition on this server.
+fn add_operations(statement: &mut Value, base_url: &str) {
+    let rest = &mut statement["rest"][0];
+    let system: Vec<Value> = operations::for_type(None)
+        .map(|op| operations::capability_entry(base_url, op))
+        .collect();
+    if !system.is_empty() {
+        rest["operation"] = json!(system);
+    }
+    for resource in rest["resource"].as_array_mut().into_iter().flatten() {
+        let rtype = resource["type"].as_str().unwrap_or("").to_string();
+        let entries: Vec<Value> = operations::for_type(Some(&rtype))
+            .map(|op| operations::capability_entry(base_url, op))
+            .collect();
+        if !entries.is_empty() {
+            resource["operation"] = json!(entries);
+        }
+    }
 }
 
 /// The SMART on FHIR `security` element: OAuth 2.0 with SMART, and where its endpoints
@@ -93,7 +117,7 @@ fn build() -> Value {
 }
 
 fn resource_capability(rtype: &str) -> Value {
-    let mut resource = json!({
+    json!({
         "type": rtype,
         "interaction": TYPE_INTERACTIONS.map(|code| json!({ "code": code })),
         "versioning": "versioned-update",
@@ -105,14 +129,7 @@ fn resource_capability(rtype: &str) -> Value {
         "conditionalDelete": "single",
         "searchInclude": search_includes(rtype),
         "searchParam": search_params(rtype),
-    });
-    if rtype == "Patient" {
-        resource["operation"] = json!([{
-            "name": "everything",
-            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-        }]);
-    }
-    resource
+    })
 }
 
 /// The type's searchable parameters: implemented kinds that the indexer can extract, so
@@ -183,7 +200,23 @@ mod tests {
         }
         // Parameters the store cannot search are not claimed.
         assert!(!names.contains(&"_text") && !names.contains(&"_content"));
-        assert_eq!(patient["operation"][0]["name"], "everything");
+        let operations: Vec<&str> = patient["operation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(operations, ["everything", "validate"]);
+        assert_eq!(
+            patient["operation"][0]["definition"],
+            "http://example.org/fhir/OperationDefinition/Patient-everything"
+        );
+        assert!(
+            patient["interaction"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"code": "patch"}))
+        );
         let includes = patient["searchInclude"].as_array().unwrap();
         assert!(
             includes.contains(&json!("Patient:general-practitioner")),

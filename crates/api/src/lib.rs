@@ -17,8 +17,10 @@
 mod body;
 mod capability;
 mod context;
+mod json_patch;
 mod negotiate;
 mod oauth;
+mod operations;
 mod prefer;
 mod query;
 mod respond;
@@ -34,7 +36,7 @@ pub use smart::configuration as smart_configuration;
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
-use routes::{instance, system, type_level};
+use routes::{instance, patch, system, type_level};
 use web::{AppState, html, middleware};
 
 /// The API's routes: the FHIR interactions, what a client reads before it has a token,
@@ -55,6 +57,7 @@ fn fhir_routes(state: AppState) -> Router<AppState> {
             get(type_level::search)
                 .post(type_level::create)
                 .put(type_level::conditional_update)
+                .patch(patch::conditional_patch)
                 .delete(type_level::conditional_delete),
         )
         .route(
@@ -66,14 +69,12 @@ fn fhir_routes(state: AppState) -> Router<AppState> {
             "/fhir/{type}/{id}",
             get(instance::read)
                 .put(instance::update)
+                .patch(patch::patch)
                 .delete(instance::delete),
         )
         .route("/fhir/{type}/{id}/_history", get(instance::history))
         .route("/fhir/{type}/{id}/_history/{vid}", get(instance::vread))
-        .route(
-            "/fhir/{type}/{id}/$everything",
-            get(instance::everything).post(instance::everything_post),
-        )
+        .merge(operations::routes())
         .route_layer(from_fn_with_state(state, middleware::authenticate))
 }
 
@@ -85,6 +86,10 @@ fn public_fhir_routes() -> Router<AppState> {
             "/fhir/.well-known/smart-configuration",
             get(smart::smart_configuration),
         )
+        .route(
+            "/fhir/.well-known/openid-configuration",
+            get(smart::openid_configuration_document),
+        )
 }
 
 /// The OAuth token and revocation endpoints (the authorization endpoint, a page staff
@@ -93,5 +98,6 @@ fn oauth_routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
+        .route("/oauth/jwks", get(oauth::jwks))
         .layer(from_fn(html::security_headers))
 }

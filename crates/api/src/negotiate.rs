@@ -120,6 +120,16 @@ pub fn require_json_body(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// A PATCH body must be a JSON Patch (FHIRPath Patch is not supported).
+pub fn require_json_patch_body(headers: &HeaderMap) -> Result<(), ApiError> {
+    match body_media_type(headers)?.as_deref() {
+        Some("application/json-patch+json") => Ok(()),
+        _ => Err(ApiError::unsupported_media_type(
+            "PATCH takes a JSON Patch (Content-Type: application/json-patch+json)",
+        )),
+    }
+}
+
 /// A `_search` body must be a URL-encoded form.
 pub fn require_form_body(headers: &HeaderMap) -> Result<(), ApiError> {
     match body_media_type(headers)?.as_deref() {

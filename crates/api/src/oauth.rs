@@ -3,8 +3,6 @@
 
 use crate::context::source_address;
 use crate::state::AppState;
-use web::auth_blocking as blocking;
-use web::form::Fields;
 use auth::{AuthError, ErrorKind, TokenRequest};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -14,6 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use base64::Engine;
 use serde_json::{Value, json};
+use web::auth_blocking as blocking;
+use web::form::Fields;
 
 /// A client's credentials, from HTTP Basic or the form (`client_secret_post`).
 struct ClientCredentials {
@@ -152,9 +152,30 @@ pub async fn token(State(state): State<AppState>, parts: Parts, body: Bytes) -> 
         client_secret: credentials.secret,
     };
     let source = source_address(&parts);
-    match blocking(&state, move |auth| auth.token(&req, source.as_deref())).await {
+    // The id_token's issuer is the FHIR base the discovery documents name.
+    let issuer = crate::context::base_url(&parts, &state);
+    match blocking(&state, move |auth| {
+        auth.token_for_issuer(&req, source.as_deref(), Some(&issuer))
+    })
+    .await
+    {
         Ok(issued) => no_store_json(StatusCode::OK, &issued.to_json()),
         Err(e) => oauth_error(&e, basic),
+    }
+}
+
+/// `GET /oauth/jwks`: the keys id_tokens are signed with (public).
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match blocking(&state, |auth| auth.jwks()).await {
+        Ok(keys) => {
+            let mut response = Response::new(Body::from(keys.to_string()));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/jwk-set+json"),
+            );
+            response
+        }
+        Err(e) => oauth_error(&e, false),
     }
 }
 

@@ -1,5 +1,11 @@
 //! The `Prefer` header: what a write returns, and how strictly a search treats
 //! parameters it does not know.
+//!
+//! Search handling defaults to lenient on the API, as the FHIR search rules allow: an
+//! unknown parameter (fhirpy's `_totalMethod`, say) is ignored, reported in the Bundle's
+//! OperationOutcome entry and left out of its self link, so off-the-shelf clients work
+//! unchanged; `Prefer: handling=strict` makes it a 400. The workspace does not come
+//! through here: its searches call the repository with `lenient: false`.
 
 use axum::http::HeaderMap;
 
@@ -14,11 +20,21 @@ pub enum Return {
     OperationOutcome,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Prefer {
     pub return_: Return,
-    /// `handling=lenient`: unknown search parameters are ignored with a warning.
+    /// `handling=lenient` (the default): unknown search parameters are ignored with a
+    /// warning; `handling=strict` refuses them.
     pub lenient: bool,
+}
+
+impl Default for Prefer {
+    fn default() -> Self {
+        Prefer {
+            return_: Return::default(),
+            lenient: true,
+        }
+    }
 }
 
 impl Prefer {
@@ -68,6 +84,7 @@ mod tests {
             }
         );
         assert!(!prefer("handling=strict").lenient);
+        assert!(prefer("return=minimal").lenient, "lenient is the default");
         assert_eq!(Prefer::from_headers(&HeaderMap::new()), Prefer::default());
     }
 }

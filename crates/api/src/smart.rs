@@ -14,6 +14,7 @@ pub struct Endpoints {
     pub authorize: String,
     pub token: String,
     pub revoke: String,
+    pub jwks: String,
 }
 
 impl Endpoints {
@@ -24,13 +25,16 @@ impl Endpoints {
             authorize: format!("{origin}/oauth/authorize"),
             token: format!("{origin}/oauth/token"),
             revoke: format!("{origin}/oauth/revoke"),
+            jwks: format!("{origin}/oauth/jwks"),
         }
     }
 }
 
 /// Scopes apps may ask for: SMART v2 resource scopes (any type, any of `cruds`) in the
 /// three contexts, and refresh tokens.
-const SCOPES_SUPPORTED: [&str; 8] = [
+const SCOPES_SUPPORTED: [&str; 10] = [
+    "openid",
+    "fhirUser",
     "patient/*.cruds",
     "user/*.cruds",
     "system/*.cruds",
@@ -41,10 +45,10 @@ const SCOPES_SUPPORTED: [&str; 8] = [
     "online_access",
 ];
 
-/// Capabilities this server really has. Not claimed: EHR launch, OpenID Connect
-/// (`openid`/`fhirUser` are accepted but no id_token is issued), asymmetric client
+/// Capabilities this server really has. Not claimed: EHR launch, asymmetric client
 /// authentication.
-const CAPABILITIES: [&str; 8] = [
+const CAPABILITIES: [&str; 9] = [
+    "sso-openid-connect",
     "launch-standalone",
     "client-public",
     "client-confidential-symmetric",
@@ -62,6 +66,7 @@ pub fn configuration(base: &str) -> Value {
         "authorization_endpoint": endpoints.authorize,
         "token_endpoint": endpoints.token,
         "revocation_endpoint": endpoints.revoke,
+        "jwks_uri": endpoints.jwks,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
         "scopes_supported": SCOPES_SUPPORTED,
@@ -69,6 +74,34 @@ pub fn configuration(base: &str) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "capabilities": CAPABILITIES,
     })
+}
+
+/// The OpenID Connect discovery document of the same server: id_tokens are RS256 JWTs
+/// whose keys are at `jwks_uri`.
+pub fn openid_configuration(base: &str) -> Value {
+    let endpoints = Endpoints::of(base);
+    json!({
+        "issuer": base,
+        "authorization_endpoint": endpoints.authorize,
+        "token_endpoint": endpoints.token,
+        "jwks_uri": endpoints.jwks,
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [auth::ID_TOKEN_ALGORITHM],
+        "scopes_supported": SCOPES_SUPPORTED,
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "fhirUser"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+    })
+}
+
+/// `GET /fhir/.well-known/openid-configuration` (public).
+pub async fn openid_configuration_document(
+    State(state): State<AppState>,
+    parts: Parts,
+) -> Json<Value> {
+    Json(openid_configuration(&base_url(&parts, &state)))
 }
 
 /// `GET /fhir/.well-known/smart-configuration` (public).
@@ -90,6 +123,13 @@ mod tests {
         );
         assert_eq!(config["code_challenge_methods_supported"], json!(["S256"]));
         let capabilities = config["capabilities"].as_array().unwrap();
-        assert!(!capabilities.contains(&json!("sso-openid-connect")));
+        assert!(capabilities.contains(&json!("sso-openid-connect")));
+        assert_eq!(config["jwks_uri"], "https://gp.example/oauth/jwks");
+        let openid = openid_configuration("https://gp.example/fhir");
+        assert_eq!(openid["issuer"], config["issuer"]);
+        assert_eq!(
+            openid["id_token_signing_alg_values_supported"],
+            json!(["RS256"])
+        );
     }
 }

@@ -42,6 +42,7 @@ mod clients;
 mod config;
 mod demo;
 mod error;
+mod id_token;
 pub mod password;
 mod rows;
 mod schema;
@@ -57,11 +58,12 @@ pub use clients::{Client, NewClient, RegisteredClient};
 pub use config::{AuthConfig, Clock};
 pub use demo::DemoAccount;
 pub use error::{AuthError, ErrorKind};
+pub use id_token::{ALGORITHM as ID_TOKEN_ALGORITHM, signing_key_ddl};
 pub use sessions::{Session, SessionInfo, SignInStep};
 pub use tokens::{TokenRequest, TokenResponse};
 pub use users::{AddedUser, NewUser, TotpEnrolment, User};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use store::audit::{Action, Outcome};
 use store::{AuditRecord, Repository, RequestContext, Transaction, TxMode};
 
@@ -73,6 +75,8 @@ pub struct Auth {
     /// A hash to check unknown usernames' passwords against, so an unknown user takes
     /// as long to refuse as a wrong password.
     dummy_hash: String,
+    /// The id_token signing key, loaded (or made) on first use.
+    signing_key: Mutex<Option<Arc<id_token::SigningKey>>>,
 }
 
 impl Auth {
@@ -85,7 +89,32 @@ impl Auth {
             repo,
             config,
             dummy_hash,
+            signing_key: Mutex::new(None),
         })
+    }
+
+    /// The public keys id_tokens are signed with, as a JSON Web Key Set (the `jwks_uri`
+    /// of the discovery documents).
+    pub fn jwks(&self) -> Result<serde_json::Value, AuthError> {
+        Ok(self.signing_key()?.jwks())
+    }
+
+    /// The signing key; made and stored the first time it is needed. Never call this
+    /// inside a write transaction (making it writes in one of its own).
+    fn signing_key(&self) -> Result<Arc<id_token::SigningKey>, AuthError> {
+        let mut slot = self
+            .signing_key
+            .lock()
+            .map_err(|_| AuthError::new(ErrorKind::Internal, "the signing key lock failed"))?;
+        if let Some(key) = slot.as_ref() {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(id_token::SigningKey::load_or_create(
+            || self.begin(TxMode::Write),
+            self.now(),
+        )?);
+        *slot = Some(key.clone());
+        Ok(key)
     }
 
     pub fn config(&self) -> &AuthConfig {

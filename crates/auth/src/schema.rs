@@ -9,15 +9,26 @@ use store::{Dialect, StoreError, Transaction};
 
 pub const COMPONENT: Component = Component {
     name: "auth",
-    migrations: &[Migration {
-        version: 1,
-        name: "baseline: staff accounts, sessions, OAuth clients, codes and tokens",
-        apply: baseline,
-    }],
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "baseline: staff accounts, sessions, OAuth clients, codes and tokens",
+            apply: baseline,
+        },
+        Migration {
+            version: 2,
+            name: "id_token signing keys",
+            apply: signing_keys,
+        },
+    ],
 };
 
 fn baseline(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
     execute_all(tx, ddl(dialect))
+}
+
+fn signing_keys(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
+    execute_all(tx, crate::id_token::signing_key_ddl(dialect))
 }
 
 const TABLES: &[&str] = &[

@@ -41,6 +41,10 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     /// The patient in context (SMART launch context), for `patient/` scopes.
     pub patient: Option<String>,
+    /// The OpenID Connect id_token, when `openid` was granted to a signed-in user.
+    pub id_token: Option<String>,
+    /// The account the tokens act for (practice, user id), for the id_token.
+    pub(crate) user: Option<(String, String)>,
 }
 
 impl TokenResponse {
@@ -57,6 +61,9 @@ impl TokenResponse {
         }
         if let Some(patient) = &self.patient {
             body["patient"] = json!(patient);
+        }
+        if let Some(id_token) = &self.id_token {
+            body["id_token"] = json!(id_token);
         }
         body
     }
@@ -108,6 +115,17 @@ impl Auth {
         req: &TokenRequest,
         source: Option<&str>,
     ) -> Result<TokenResponse, AuthError> {
+        self.token_for_issuer(req, source, self.config.fhir_base_url.as_deref())
+    }
+
+    /// [`Self::token`], with an id_token naming `issuer` (the FHIR base URL the app
+    /// talks to, as published in the discovery documents) when `openid` is granted.
+    pub fn token_for_issuer(
+        &self,
+        req: &TokenRequest,
+        source: Option<&str>,
+        issuer: Option<&str>,
+    ) -> Result<TokenResponse, AuthError> {
         let client = match self
             .authenticate_client(req.client_id.as_deref(), req.client_secret.as_deref())
         {
@@ -144,6 +162,10 @@ impl Auth {
                 ErrorKind::UnsupportedGrantType,
                 "grant_type must be authorization_code, client_credentials or refresh_token",
             )),
+        };
+        let result = match (result, issuer) {
+            (Ok(issued), Some(issuer)) => self.with_id_token(issued, issuer, &client.client_id),
+            (result, _) => result,
         };
         let grant_type = &req.grant_type;
         match &result {
@@ -346,6 +368,42 @@ impl Auth {
         })
     }
 
+    /// Adds the id_token when the tokens were granted `openid` for a user: `sub` the
+    /// account, `aud` the app, `fhirUser` the account's Practitioner (with `fhirUser`).
+    fn with_id_token(
+        &self,
+        mut issued: TokenResponse,
+        issuer: &str,
+        client_id: &str,
+    ) -> Result<TokenResponse, AuthError> {
+        let granted = |s: &str| issued.scope.split_whitespace().any(|g| g == s);
+        let Some((practice, user_id)) = issued.user.clone() else {
+            return Ok(issued);
+        };
+        if !granted("openid") {
+            return Ok(issued);
+        }
+        let user = load_by_id(self.begin(TxMode::Read)?.as_mut(), &practice, &user_id)?
+            .ok_or_else(|| AuthError::invalid_grant("the account is gone"))?
+            .user;
+        let now = self.now() / 1_000_000;
+        let issuer = issuer.trim_end_matches('/');
+        let mut claims = json!({
+            "iss": issuer,
+            "sub": user.id,
+            "aud": client_id,
+            "iat": now,
+            "exp": now + self.config.access_token_ttl.as_secs() as i64,
+        });
+        if granted("fhirUser")
+            && let Some(practitioner) = &user.practitioner
+        {
+            claims["fhirUser"] = json!(format!("{issuer}/Practitioner/{practitioner}"));
+        }
+        issued.id_token = Some(self.signing_key()?.sign(&claims)?);
+        Ok(issued)
+    }
+
     fn issue(&self, tx: &mut dyn Transaction, grant: &Grant) -> Result<TokenResponse, AuthError> {
         let now = self.now();
         // Opportunistic clean-up. Used codes are kept a while past expiry, so a replay
@@ -383,6 +441,11 @@ impl Auth {
             scope: grant.scopes.to_string(),
             refresh_token: refresh,
             patient: grant.patient.clone(),
+            id_token: None,
+            user: grant
+                .user_id
+                .as_ref()
+                .map(|u| (grant.practice.clone(), u.clone())),
         })
     }
 

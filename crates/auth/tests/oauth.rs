@@ -34,6 +34,7 @@ backends!(
     a_role_change_applies_to_the_apps_token,
     patient_scopes_need_a_patient_the_user_can_see,
     a_confidential_app_must_authenticate_to_exchange_its_code,
+    the_id_token_key_is_made_once_and_shared,
 );
 
 const REDIRECT: &str = "https://app.example/callback";
@@ -592,4 +593,34 @@ fn a_confidential_app_must_authenticate_to_exchange_its_code(store: Arc<dyn Stor
         "invalid_client"
     );
     assert!(f.auth.token(&code_request(&client, &code), None).is_ok());
+}
+
+/// The id_token signing key is made once, stored, and found by every later Auth on the
+/// same database (another server process, or after a restart).
+fn the_id_token_key_is_made_once_and_shared(store: Arc<dyn Store>) {
+    let f = fixture(store);
+    let (client, ctx, tokens) = gp_app_tokens(&f, "openid user/Patient.rs");
+    assert!(
+        tokens.id_token.is_none(),
+        "no issuer configured: no id_token to name one"
+    );
+    let first = f.auth.jwks().unwrap();
+    assert_eq!(first["keys"][0]["kty"], "RSA");
+    assert_eq!(first["keys"][0]["alg"], "RS256");
+    let other = auth::Auth::new(f.repo.clone(), AuthConfig::default()).unwrap();
+    assert_eq!(other.jwks().unwrap(), first);
+    let code = f
+        .auth
+        .authorize(&authorize_request(&client, "openid user/Patient.rs"), &ctx)
+        .unwrap();
+    let issued = f
+        .auth
+        .token_for_issuer(
+            &code_request(&client, &code),
+            None,
+            Some("https://gp.example/fhir"),
+        )
+        .unwrap();
+    let token = issued.id_token.expect("an id_token");
+    assert_eq!(token.split('.').count(), 3);
 }

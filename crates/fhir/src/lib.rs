@@ -6,6 +6,7 @@ pub mod defs;
 mod extract;
 mod fhirpath;
 pub mod index;
+pub mod json;
 pub mod nhs_number;
 pub mod outcome;
 mod primitives;

@@ -12,7 +12,7 @@ pub use workspace::ui;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 use std::future::Future;
 use std::net::SocketAddr;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
@@ -26,6 +26,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(middleware::unknown_url)
         // Listed innermost first: the last layer sees the request first.
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(from_fn_with_state(
+            state.clone(),
+            web::drain::drain_unread_body,
+        ))
         .layer(from_fn(middleware::method_not_allowed_outcome))
         .layer(from_fn(middleware::catch_panic))
         .layer(middleware::trace_layer())

@@ -126,12 +126,15 @@ async fn unknown_resource_type_is_404() {
 
 #[tokio::test]
 async fn unsupported_method_is_405_with_allow() {
-    let request = req(Method::PATCH, "/fhir/Patient/1")
-        .body(Body::from("[]"))
+    let request = req(Method::OPTIONS, "/fhir/Patient/1")
+        .body(Body::empty())
         .unwrap();
     let reply = refused_and_nothing_written(request, 405).await;
     let allow = reply.header("allow").unwrap();
-    assert!(allow.contains("GET") && allow.contains("PUT"), "{allow}");
+    assert!(
+        allow.contains("GET") && allow.contains("PUT") && allow.contains("PATCH"),
+        "{allow}"
+    );
 }
 
 #[tokio::test]
@@ -203,4 +206,26 @@ async fn invalid_utf8_in_the_query_is_400() {
         .get("/fhir/Patient?name=%FF%FE")
         .await
         .assert_outcome(400);
+}
+
+/// Two readers could disagree about which of two values counts, so a body naming a key
+/// twice is refused whole, wherever the key is.
+#[tokio::test]
+async fn a_duplicate_key_is_400_and_stores_nothing() {
+    let top = r#"{"resourceType":"Patient","gender":"male","gender":"female"}"#;
+    let reply =
+        refused_and_nothing_written(post_patient_bytes(top, "application/fhir+json"), 400).await;
+    assert!(reply.text().contains("gender"), "{}", reply.text());
+
+    let nested = r#"{"resourceType":"Patient","name":[{"family":"Smith","family":"Jones"}]}"#;
+    refused_and_nothing_written(post_patient_bytes(nested, "application/fhir+json"), 400).await;
+
+    let bundle = r#"{"resourceType":"Bundle","type":"transaction","entry":[{
+        "resource":{"resourceType":"Patient","gender":"male","gender":"female"},
+        "request":{"method":"POST","url":"Patient"}}]}"#;
+    let request = req(Method::POST, "/fhir")
+        .header("content-type", "application/fhir+json")
+        .body(Body::from(bundle))
+        .unwrap();
+    refused_and_nothing_written(request, 400).await;
 }

@@ -112,13 +112,45 @@ async fn search_by_post_needs_a_form_body() {
     api.send(request).await.assert_outcome(415);
 }
 
+/// fhirpy's `.count()` sends `_totalMethod=count`: by default an unknown parameter is
+/// ignored, said so in the Bundle and left out of its self link; `handling=strict`
+/// refuses it.
 #[tokio::test]
-async fn unknown_search_parameter_is_400_unless_lenient() {
+async fn unknown_search_parameter_is_ignored_and_reported_unless_strict() {
     let api = Api::new();
     three_patients(&api).await;
-    api.get("/fhir/Patient?favourite-colour=blue")
-        .await
-        .assert_outcome(400);
+    let reply = api
+        .get("/fhir/Patient?_summary=count&_totalMethod=count")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let bundle = reply.json();
+    assert_eq!(bundle["total"], 3);
+    let outcome = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["search"]["mode"] == "outcome")
+        .expect("an outcome entry");
+    let issue = &outcome["resource"]["issue"][0];
+    assert_eq!(issue["severity"], "warning");
+    assert!(
+        issue["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("_totalMethod")
+    );
+    let self_link = bundle["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "self")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(self_link.contains("_summary=count"), "{self_link}");
+    assert!(!self_link.contains("_totalMethod"), "{self_link}");
+
     let lenient = req(Method::GET, "/fhir/Patient?favourite-colour=blue")
         .header("prefer", "handling=lenient")
         .body(Body::empty())
@@ -126,6 +158,18 @@ async fn unknown_search_parameter_is_400_unless_lenient() {
     let reply = api.send(lenient).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(entry_ids(&reply.json(), "Patient").len(), 3);
+
+    let strict = req(Method::GET, "/fhir/Patient?favourite-colour=blue")
+        .header("prefer", "handling=strict")
+        .body(Body::empty())
+        .unwrap();
+    let reply = api.send(strict).await;
+    reply.assert_outcome(400);
+    assert!(
+        reply.text().contains("favourite-colour"),
+        "{}",
+        reply.text()
+    );
 }
 
 #[tokio::test]

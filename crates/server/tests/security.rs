@@ -724,3 +724,125 @@ async fn every_request_is_in_the_audit_trail_with_its_event_and_outcome() {
         assert_eq!(audit_event["outcome"], outcome, "{request_id}: {text}");
     }
 }
+
+// ---- OpenID Connect ----
+
+/// `openid fhirUser` gets an id_token (SMART App Launch v2): an RS256 JWT naming the
+/// server, the user, the app and their Practitioner, whose signature checks out against
+/// the key the discovery documents publish.
+#[tokio::test]
+async fn openid_fhir_user_gets_an_id_token_signed_with_the_published_key() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let api = Api::new();
+    let practitioner = api
+        .create(&json!({"resourceType": "Practitioner", "name": [{"family": "Oidc"}]}))
+        .await;
+    let added = api
+        .auth
+        .add_user(
+            &RequestContext::system(PRACTICE),
+            NewUser {
+                username: "dr.oidc".into(),
+                display_name: "Dr Oidc".into(),
+                role: Role::ClinicalPractitioner,
+                password: PASSWORD.into(),
+                practitioner: Some(practitioner.clone()),
+            },
+        )
+        .unwrap();
+    let gp = Staff {
+        username: "dr.oidc".into(),
+        totp_secret: added
+            .totp
+            .map(|t| totp::base32_decode(&t.secret_base32).unwrap()),
+    };
+    let app = api.register_client("OIDC app", "user/*.rs openid fhirUser", 0, false);
+    let scope = "openid fhirUser user/Patient.rs";
+    let code = authorization_code(&api, &gp, &app.client_id, scope, None).await;
+    let reply = exchange(&api, &app.client_id, &code, VERIFIER).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let id_token = reply.json()["id_token"]
+        .as_str()
+        .expect("an id_token")
+        .to_string();
+
+    // The discovery documents name the key set; it is public.
+    let anon = api.anonymous();
+    let smart = anon
+        .get("/fhir/.well-known/smart-configuration")
+        .await
+        .json();
+    let openid = anon
+        .get("/fhir/.well-known/openid-configuration")
+        .await
+        .json();
+    assert_eq!(smart["jwks_uri"], openid["jwks_uri"]);
+    assert_eq!(
+        openid["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
+    let jwks_path = openid["jwks_uri"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("http://localhost")
+        .unwrap()
+        .to_string();
+    let jwks = anon.get(&jwks_path).await;
+    assert_eq!(jwks.status, StatusCode::OK, "{}", jwks.text());
+    let key = jwks.json()["keys"][0].clone();
+
+    let parts: Vec<&str> = id_token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], key["kid"]);
+    let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap();
+    let public = rsa::PublicKey::new(
+        rsa::BoxedUint::from_be_slice_vartime(&n),
+        rsa::BoxedUint::from_be_slice_vartime(&e),
+    )
+    .unwrap();
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    public
+        .pkcs1v15_verify::<sha2::Sha256>(signed.as_bytes(), &signature)
+        .expect("the id_token's signature verifies with the published key");
+    let mut forged = signed.clone().into_bytes();
+    forged[signed.len() - 1] ^= 1;
+    assert!(
+        public
+            .pkcs1v15_verify::<sha2::Sha256>(&forged, &signature)
+            .is_err()
+    );
+
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["iss"], openid["issuer"]);
+    assert_eq!(claims["aud"], app.client_id);
+    assert!(claims["sub"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        claims["fhirUser"],
+        format!("{BASE}/Practitioner/{practitioner}")
+    );
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
+    assert!(exp > iat && iat > 0, "{claims}");
+
+    // The key is kept: a second token is signed by the same one.
+    let code = authorization_code(&api, &gp, &app.client_id, "openid user/Patient.rs", None).await;
+    let again = exchange(&api, &app.client_id, &code, VERIFIER).await.json();
+    let header2 = again["id_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(header2, parts[0]);
+    // Without openid there is none.
+    let code = authorization_code(&api, &gp, &app.client_id, "user/Patient.rs", None).await;
+    let plain = exchange(&api, &app.client_id, &code, VERIFIER).await.json();
+    assert!(plain.get("id_token").is_none(), "{plain}");
+}

@@ -20,6 +20,7 @@ mod parallel;
 pub mod repository;
 pub mod schema;
 pub mod search;
+mod validate_op;
 mod write;
 
 pub use ::access::{self, context};
@@ -32,4 +33,5 @@ pub use backend::{Dialect, Row, SqlValue, Store, StoreError, Transaction, TxMode
 pub use context::{Actor, Purpose, RequestContext};
 pub use error::{FhirError, FhirResult};
 pub use repository::{HistoryRequest, Repository, RepositoryConfig, SearchRequest};
+pub use validate_op::{ValidateMode, ValidateRequest};
 pub use version::{ResourceVersion, WriteKind, WriteOutcome};

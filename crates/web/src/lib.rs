@@ -5,10 +5,12 @@
 //! - [`context`]: the one place a request's `RequestContext` is made from a bearer token.
 //! - [`middleware`]: request ids, logging without patient data, panics turned into 500s,
 //!   bearer-token authentication with the per-app rate limit, unknown URLs.
+//! - [`drain`]: a refused request's unread body is read before the answer goes out.
 //! - [`error`]: every failure answered with an OperationOutcome.
 //! - [`html`], [`form`]: the security headers and small helpers of server-rendered pages.
 
 pub mod context;
+pub mod drain;
 pub mod error;
 pub mod form;
 pub mod html;

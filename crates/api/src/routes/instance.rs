@@ -4,7 +4,7 @@ use super::{
     Target, blocking, check_resource_type, deleted_response, if_match, outcome_response,
     read_or_not_modified,
 };
-use crate::body::{OptionalResourceBody, ResourceBody};
+use crate::body::ResourceBody;
 use crate::context::Fhir;
 use crate::error::ApiError;
 use crate::respond::json_response;
@@ -20,6 +20,13 @@ pub async fn read(
     t: Target,
     fhir: Fhir,
 ) -> Result<Response, ApiError> {
+    if t.rtype == "OperationDefinition"
+        && let Some(op) = crate::operations::by_id(&t.id)
+    {
+        // The definitions of this server's own operations are part of the server.
+        let definition = crate::operations::operation_definition(&fhir.base, op);
+        return Ok(json_response(StatusCode::OK, fhir.output, &definition));
+    }
     let ctx = fhir.ctx.clone();
     let version = blocking(&state, move |repo| repo.read(&ctx, &t.rtype, &t.id)).await?;
     Ok(read_or_not_modified(&fhir, &version))
@@ -92,83 +99,4 @@ pub async fn history(
     fhir: Fhir,
 ) -> Result<Response, ApiError> {
     super::history_response(&state, &fhir, Some(t.rtype), Some(t.id)).await
-}
-
-/// `GET /fhir/Patient/{id}/$everything`
-pub async fn everything(
-    State(state): State<AppState>,
-    t: Target,
-    fhir: Fhir,
-) -> Result<Response, ApiError> {
-    run_everything(state, t, fhir, Vec::new()).await
-}
-
-/// `POST /fhir/Patient/{id}/$everything`, optionally with a Parameters body.
-pub async fn everything_post(
-    State(state): State<AppState>,
-    t: Target,
-    fhir: Fhir,
-    body: OptionalResourceBody,
-) -> Result<Response, ApiError> {
-    let extra = match body.0 {
-        Some(parameters) => operation_params(&parameters)?,
-        None => Vec::new(),
-    };
-    run_everything(state, t, fhir, extra).await
-}
-
-async fn run_everything(
-    state: AppState,
-    t: Target,
-    fhir: Fhir,
-    extra: Vec<(String, String)>,
-) -> Result<Response, ApiError> {
-    if t.rtype != "Patient" {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not-supported",
-            "$everything is defined on Patient only",
-        ));
-    }
-    let mut params = fhir.query.params.clone();
-    params.extend(extra);
-    let (ctx, base) = (fhir.ctx.clone(), fhir.base.clone());
-    let bundle = blocking(&state, move |repo| {
-        repo.everything(&ctx, &t.id, &params, &base)
-    })
-    .await?;
-    Ok(json_response(StatusCode::OK, fhir.output, &bundle))
-}
-
-/// The simple (primitive-valued) parameters of an operation's Parameters resource, as
-/// name/value pairs like a query string's.
-fn operation_params(parameters: &Value) -> Result<Vec<(String, String)>, ApiError> {
-    check_resource_type(parameters, "Parameters")?;
-    let mut out = Vec::new();
-    for p in parameters
-        .get("parameter")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let name = p.get("name").and_then(Value::as_str).unwrap_or("");
-        let value = p
-            .as_object()
-            .into_iter()
-            .flatten()
-            .find(|(k, _)| k.starts_with("value"))
-            .map(|(_, v)| v);
-        let text = match value {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::Bool(b)) => b.to_string(),
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "operation parameter '{name}' must have a simple value"
-                )));
-            }
-        };
-        out.push((name.to_string(), text));
-    }
-    Ok(out)
 }

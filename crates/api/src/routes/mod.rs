@@ -1,6 +1,7 @@
 //! The FHIR REST interactions, by level: the whole system, a resource type, one resource.
 
 pub mod instance;
+pub mod patch;
 pub mod system;
 pub mod type_level;
 
@@ -54,18 +55,17 @@ impl FromRequestParts<AppState> for Target {
             .await
             .map_err(|_| ApiError::bad_request("the URL path is not valid"))?;
         let rtype = segments.remove("type").unwrap_or_default();
+        if let Some(name) = rtype.strip_prefix('$') {
+            return Err(crate::operations::unknown_operation(name));
+        }
         if !Definitions::get().is_resource_type(&rtype) {
             return Err(ApiError::not_found(format!(
                 "'{rtype}' is not a FHIR R4 resource type"
             )));
         }
         let id = segments.remove("id").unwrap_or_default();
-        if id.starts_with('$') {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not-supported",
-                format!("the operation {id} is not supported"),
-            ));
+        if let Some(name) = id.strip_prefix('$') {
+            return Err(crate::operations::unknown_operation(name));
         }
         let vid = segments.remove("vid").unwrap_or_default();
         for (what, value) in [("id", &id), ("version id", &vid)] {

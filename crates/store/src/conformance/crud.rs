@@ -30,6 +30,7 @@ pub fn cases() -> Vec<Case> {
         case!(invalid_resource_writes_nothing),
         case!(tenancy_other_practice_sees_nothing),
         case!(tenancy_same_id_in_two_practices_are_separate),
+        case!(validate_writes_nothing_and_names_dangling_references),
     ]
 }
 
@@ -663,4 +664,54 @@ fn tenancy_same_id_in_two_practices_are_separate(h: &Harness) {
     );
     h.repo.delete(&other, "Patient", "shared").unwrap();
     assert_eq!(h.repo.read(&ctx, "Patient", "shared").unwrap().version, 1);
+}
+
+/// `$validate`: the issues a write would meet, nothing written; a delete names the
+/// references (in this practice only) it would leave dangling.
+fn validate_writes_nothing_and_names_dangling_references(h: &Harness) {
+    use crate::validate_op::{ValidateMode, ValidateRequest};
+    let ctx = h.ctx();
+    let id = h.create_id(&ctx, "Patient", patient("Referred"));
+    let observation = json!({"resourceType": "Observation", "status": "final",
+        "code": {"text": "weight"}, "subject": {"reference": format!("Patient/{id}")}});
+    let referrer = h.create_id(&ctx, "Observation", observation.clone());
+    // The same reference in another practice is none of this practice's business.
+    h.create_id(&h.other_practice_ctx(), "Observation", observation);
+    let request = |mode, resource| ValidateRequest {
+        rtype: "Patient",
+        id: Some(&id),
+        mode,
+        resource,
+        profile: None,
+    };
+    let issues = h
+        .repo
+        .validate(&ctx, &request(ValidateMode::Delete, None))
+        .unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].severity, fhir::Severity::Warning);
+    assert!(
+        issues[0].diagnostics.starts_with("1 resource(s)"),
+        "{issues:?}"
+    );
+    assert!(
+        issues[0]
+            .diagnostics
+            .contains(&format!("Observation/{referrer}"))
+    );
+
+    let mut invalid = patient("Invalid");
+    invalid["id"] = json!(id.clone());
+    invalid["gender"] = json!("banana");
+    let issues = h
+        .repo
+        .validate(&ctx, &request(ValidateMode::Update, Some(&invalid)))
+        .unwrap();
+    assert!(
+        issues.iter().any(|i| i.severity == fhir::Severity::Error),
+        "{issues:?}"
+    );
+    assert_eq!(type_history_count(h, "Patient"), 1, "$validate wrote");
+    let read = h.repo.read(&ctx, "Patient", &id).unwrap();
+    assert_eq!(read.version, 1);
 }

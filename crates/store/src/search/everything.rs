@@ -109,6 +109,7 @@ pub(crate) fn parse(
         elements: None,
         total: Total::Default,
         warnings: vec![],
+        ignored: vec![],
     })
 }
 

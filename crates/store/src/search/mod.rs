@@ -182,7 +182,13 @@ impl Repository {
         };
         let q = parse_visible(ctx, &scope, &req.params, self.limits(), req.lenient)?;
         let path = req.rtype.as_deref().unwrap_or("");
-        let encoded = encode(&req.params);
+        let run: Vec<(String, String)> = req
+            .params
+            .iter()
+            .filter(|(k, _)| !q.ignored.contains(k))
+            .cloned()
+            .collect();
+        let encoded = encode(&run);
         let origin = Origin {
             base_url: &req.base_url,
             self_url: format!(

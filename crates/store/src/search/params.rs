@@ -48,6 +48,9 @@ pub(crate) struct Query {
     pub total: Total,
     /// Ignored parameters (lenient handling), reported in the Bundle.
     pub warnings: Vec<Issue>,
+    /// The names (as sent, with modifiers) of the parameters ignored: they are left out
+    /// of the self link, which shows the search actually run.
+    pub ignored: Vec<String>,
 }
 
 /// Page-size and snapshot limits from the repository's configuration.
@@ -93,6 +96,7 @@ pub(crate) fn parse(
         elements: None,
         total: Total::Default,
         warnings: vec![],
+        ignored: vec![],
     };
     let mut sort: Option<&str> = None;
     for (key, value) in params {
@@ -162,9 +166,12 @@ pub(crate) fn parse(
             _ => match filter::compile(scope, "r", key, value) {
                 Ok(Some(c)) => filters.push(c),
                 Ok(None) => {}
-                Err(ParamError::Unknown(msg)) if lenient => q.warnings.push(
-                    Issue::warning("not-supported", format!("{msg}: ignored")).at(key.clone()),
-                ),
+                Err(ParamError::Unknown(msg)) if lenient => {
+                    q.warnings.push(
+                        Issue::warning("not-supported", format!("{msg}: ignored")).at(key.clone()),
+                    );
+                    q.ignored.push(key.clone());
+                }
                 Err(ParamError::Unknown(msg)) => {
                     return Err(FhirError::BadRequest(vec![
                         Issue::error("not-supported", msg).at(key.clone()),

@@ -248,12 +248,12 @@ async fn autosave(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let pairs: Vec<(String, String)> = if is_json {
-        match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body) {
-            Ok(map) => map
+        match fhir::json::parse_strict(&body) {
+            Ok(serde_json::Value::Object(map)) => map
                 .into_iter()
                 .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
                 .collect(),
-            Err(_) => {
+            _ => {
                 return (StatusCode::BAD_REQUEST, "The draft was not a JSON object")
                     .into_response();
             }
