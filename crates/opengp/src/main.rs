@@ -14,6 +14,7 @@ mod database;
 mod demo;
 mod messages;
 mod national;
+mod transport;
 
 use auth::{Auth, AuthConfig};
 use clap::{Parser, Subcommand};
@@ -104,6 +105,8 @@ struct ServeArgs {
     no_outbox_worker: bool,
     #[command(flatten)]
     outbox: messages::WorkerArgs,
+    #[command(flatten)]
+    nats: transport::NatsArgs,
 }
 
 /// ODS codes are short upper-case alphanumeric codes (A81001, Y12345).
@@ -205,8 +208,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         state = state.with_metrics_token(token);
     }
     // Stopped (after its current message) when serve returns.
-    let _worker = (!args.no_outbox_worker)
-        .then(|| messages::start_worker(store, &args.outbox, state.pds.clone()));
+    let destinations = transport::local_destinations(state.pds.clone(), &args.nats.outbox_webhook);
+    let (_worker, _nats) = match (&args.nats.nats, args.no_outbox_worker) {
+        (_, true) => (None, None),
+        (Some(url), false) => {
+            let running = transport::start(store, &args.outbox, &args.nats, url, destinations)?;
+            (None, Some(running))
+        }
+        (None, false) => (
+            Some(messages::start_worker(store, &args.outbox, destinations)),
+            None,
+        ),
+    };
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await

@@ -3,9 +3,8 @@
 //! one by default). Also how `serve` starts its worker.
 
 use crate::database;
-use clinical::patients::update::pds_push::{self, PdsDestination};
-use outbox::{RetryPolicy, Worker, WorkerConfig, WorkerHandle};
-use pds::Pds;
+use outbox::{Destination, RetryPolicy, Worker, WorkerConfig, WorkerHandle};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
@@ -50,10 +49,14 @@ pub struct WorkerArgs {
     /// Give a message up when it is older than this many hours.
     #[arg(long, value_name = "HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..))]
     pub outbox_max_age_hours: u64,
+    /// How long a worker holds the messages it claimed before another process may take
+    /// them (a crashed process's messages move on after this).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub outbox_lease: u64,
 }
 
 impl WorkerArgs {
-    fn config(&self) -> WorkerConfig {
+    pub(crate) fn config(&self) -> WorkerConfig {
         WorkerConfig {
             retry: RetryPolicy {
                 cap: Duration::from_secs(self.outbox_backoff_cap),
@@ -61,6 +64,7 @@ impl WorkerArgs {
                 max_age: Duration::from_secs(self.outbox_max_age_hours * 3600),
                 ..RetryPolicy::default()
             },
+            lease: Duration::from_secs(self.outbox_lease),
             ..WorkerConfig::default()
         }
     }
@@ -71,11 +75,11 @@ impl WorkerArgs {
 pub fn start_worker(
     store: Arc<dyn Store>,
     args: &WorkerArgs,
-    pds: Option<Arc<dyn Pds>>,
+    destinations: HashMap<String, Arc<dyn Destination>>,
 ) -> WorkerHandle {
     let mut worker = Worker::new(store, args.config());
-    if let Some(pds) = pds {
-        worker = worker.route(pds_push::DESTINATION, Arc::new(PdsDestination::new(pds)));
+    for (name, destination) in destinations {
+        worker = worker.route(&name, destination);
     }
     worker.spawn()
 }
@@ -104,7 +108,8 @@ pub fn run(command: OutboxCommand) -> Result<(), String> {
         } => {
             let store = database::open(&url)?;
             let pds = pds_url.as_deref().map(crate::national::pds_client);
-            let _running = start_worker(store, &worker, pds);
+            let destinations = crate::transport::local_destinations(pds, &[]);
+            let _running = start_worker(store, &worker, destinations);
             println!("the outbox worker is running (Ctrl-C stops it)");
             loop {
                 std::thread::park();
