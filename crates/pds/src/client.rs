@@ -165,7 +165,7 @@ fn patient_from(
         ));
     }
     sensitive::redact(&mut resource);
-    let nhs_number = nhs_number_of(&resource)
+    let nhs_number = crate::nhs_number_of(&resource)
         .ok_or_else(|| PdsError::Unavailable("PDS sent a Patient without an NHS number".into()))?;
     let etag = etag.or_else(|| {
         let version = resource.pointer("/meta/versionId")?.as_str()?;
@@ -179,15 +179,6 @@ fn patient_from(
     })
 }
 
-fn nhs_number_of(patient: &Value) -> Option<String> {
-    let from_identifier = patient.get("identifier")?.as_array()?.iter().find_map(|i| {
-        (i.get("system")?.as_str()? == fhir::nhs_number::SYSTEM)
-            .then(|| i.get("value")?.as_str())?
-    });
-    from_identifier
-        .or_else(|| patient.get("id")?.as_str())
-        .map(str::to_string)
-}
 
 /// `W/"3"` from `W/"3"`, `"3"` or `3`.
 fn weak_etag(etag: &str) -> String {

@@ -75,3 +75,9 @@ pub trait Pds: Send + Sync {
     /// Applies a JSON Patch (RFC 6902) to the patient, if its version is still `etag`.
     fn update(&self, nhs_number: &str, etag: &str, patch: &Value) -> Result<PdsPatient, PdsError>;
 }
+
+/// A PDS Patient's NHS number: its identifier, or else its id (PDS's id is the number).
+pub(crate) fn nhs_number_of(patient: &serde_json::Value) -> Option<String> {
+    fhir::uk::NhsNumber::recorded(patient)
+        .or_else(|| patient.get("id")?.as_str().map(str::to_string))
+}

@@ -41,7 +41,7 @@ impl Simulator {
     pub fn new(patients: Vec<Value>) -> Simulator {
         let mut held = held::Held::default();
         for mut patient in patients {
-            let Some(nhs) = nhs_number_of(&patient) else {
+            let Some(nhs) = crate::nhs_number_of(&patient) else {
                 continue;
             };
             sensitive::redact(&mut patient);
@@ -91,17 +91,6 @@ impl Simulator {
     }
 }
 
-fn nhs_number_of(patient: &Value) -> Option<String> {
-    let identifiers = patient.get("identifier").and_then(Value::as_array);
-    identifiers
-        .into_iter()
-        .flatten()
-        .find(|i| i.get("system").and_then(Value::as_str) == Some(fhir::nhs_number::SYSTEM))
-        .and_then(|i| i.get("value"))
-        .or_else(|| patient.get("id"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
 
 /// The simulator's routes, relative to the FHIR base it is nested at.
 pub fn router(sim: Simulator) -> Router {

@@ -56,7 +56,7 @@ struct Failed {
 }
 
 /// The practice manager runs the practice's systems; other roles have no use for it.
-fn may_manage(staff: &Staff) -> bool {
+pub(super) fn may_manage(staff: &Staff) -> bool {
     staff.user.role.may(Activity::ManageUsers)
 }
 
@@ -104,7 +104,7 @@ async fn page(State(state): State<AppState>, staff: Staff, RawQuery(query): RawQ
         })
         .collect();
     let page = OutboxPage {
-        chrome: Chrome::new(&staff, "Outgoing messages", Section::None),
+        chrome: Chrome::new(&staff, "Outgoing messages", Section::Outbox),
         rows: status.iter().map(row).collect(),
         failed,
         notice,

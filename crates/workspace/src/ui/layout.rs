@@ -17,16 +17,25 @@ pub enum Section {
     FindPatient,
     Register,
     Tasks,
+    /// The practice manager's outgoing messages (`/admin/outbox`).
+    Outbox,
     /// A page not in the navigation (a patient's record, say).
     None,
 }
 
-const NAV: [(Section, &str, &str); 4] = [
+const NAV: [(Section, &str, &str); 5] = [
     (Section::Home, "/", "Home"),
     (Section::FindPatient, "/patients", "Find a patient"),
     (Section::Register, "/patients/new", "Register a patient"),
     (Section::Tasks, "/tasks", "Tasks"),
+    (Section::Outbox, "/admin/outbox", "Outgoing messages"),
 ];
+
+/// Whether this user's navigation offers the section: the outgoing messages are the
+/// practice manager's (the page refuses everyone else), the rest are everyone's.
+fn offered(staff: &Staff, section: Section) -> bool {
+    section != Section::Outbox || super::admin::may_manage(staff)
+}
 
 #[derive(Debug, Clone)]
 pub struct NavItem {
@@ -56,6 +65,7 @@ impl Chrome {
             csrf: staff.csrf.clone(),
             nav: NAV
                 .iter()
+                .filter(|&&(s, _, _)| offered(staff, s))
                 .map(|&(s, href, label)| NavItem {
                     href,
                     label,
