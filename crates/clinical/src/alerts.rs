@@ -4,7 +4,7 @@
 use crate::conventions::FLAG_CATEGORY_SYSTEM;
 use crate::fetch;
 use crate::form::FieldErrors;
-use crate::problems::ChangeError;
+use crate::problems::{ChangeError, ChangeField};
 use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use store::{Repository, RequestContext};
@@ -35,18 +35,21 @@ pub struct NewAlert {
 /// that is a real date from today on.
 pub fn check(
     alert: &NewAlert,
-) -> Result<(&'static str, &'static str, Option<NaiveDate>), FieldErrors> {
+) -> Result<(&'static str, &'static str, Option<NaiveDate>), FieldErrors<ChangeField>> {
     let mut errors = FieldErrors::new();
     let category = CATEGORIES.iter().find(|(c, _)| *c == alert.category.trim());
     if category.is_none() {
-        errors.add("category", "Choose what kind of alert this is");
+        errors.add(
+            ChangeField::AlertCategory,
+            "Choose what kind of alert this is",
+        );
     }
     let text = alert.text.trim();
     if text.is_empty() {
-        errors.add("text", "Enter the alert");
+        errors.add(ChangeField::AlertText, "Enter the alert");
     } else if text.chars().count() > MAX_TEXT {
         errors.add(
-            "text",
+            ChangeField::AlertText,
             format!("The alert must be {MAX_TEXT} characters or fewer"),
         );
     }
@@ -54,9 +57,12 @@ pub fn check(
     let end_text = alert.ends.trim();
     if !end_text.is_empty() {
         match NaiveDate::parse_from_str(end_text, "%Y-%m-%d") {
-            Err(_) => errors.add("ends", "The end date must be a real date, like 2026-03-12"),
+            Err(_) => errors.add(
+                ChangeField::AlertEnds,
+                "The end date must be a real date, like 2026-03-12",
+            ),
             Ok(d) if d < Utc::now().date_naive() => {
-                errors.add("ends", "The end date cannot be in the past")
+                errors.add(ChangeField::AlertEnds, "The end date cannot be in the past")
             }
             Ok(d) => ends = Some(d),
         }

@@ -314,11 +314,34 @@ fn linked_entry(reference: String, r: &Value) -> LinkedEntry {
     }
 }
 
+/// The parts of a problem or alert change a user fills in. Problems with the input name
+/// these; the web layer maps them to its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeField {
+    /// The problem's SNOMED CT concept.
+    Code,
+    /// When the problem (or this episode of it) started.
+    Onset,
+    /// When the problem became past.
+    Ended,
+    /// The entry to link to a problem.
+    Entry,
+    AlertCategory,
+    AlertText,
+    AlertEnds,
+}
+
+impl std::fmt::Display for ChangeField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
 /// Why a change to a problem (or an alert) was not made.
 #[derive(Debug)]
 pub enum ChangeError {
     /// What the user entered is wrong: nothing was written.
-    Invalid(FieldErrors),
+    Invalid(FieldErrors<ChangeField>),
     /// Someone else changed the record since it was read (`If-Match` failed).
     Conflict,
     Store(FhirError),
@@ -334,8 +357,8 @@ impl From<FhirError> for ChangeError {
     }
 }
 
-impl From<FieldErrors> for ChangeError {
-    fn from(e: FieldErrors) -> Self {
+impl From<FieldErrors<ChangeField>> for ChangeError {
+    fn from(e: FieldErrors<ChangeField>) -> Self {
         ChangeError::Invalid(e)
     }
 }
@@ -353,8 +376,8 @@ pub struct NewProblem {
 
 /// Checks a date field: a real date, not in the future. Returns it when valid.
 pub fn checked_date(
-    errors: &mut FieldErrors,
-    field: &str,
+    errors: &mut FieldErrors<ChangeField>,
+    field: ChangeField,
     what: &str,
     text: &str,
     required: bool,
@@ -393,16 +416,22 @@ pub fn add_problem(
     let mut errors = FieldErrors::new();
     if new.code.trim().is_empty() {
         errors.add(
-            "code",
+            ChangeField::Code,
             "Choose the problem from the list of SNOMED CT terms",
         );
     } else if new.term.is_empty() {
         errors.add(
-            "code",
+            ChangeField::Code,
             "That is not a SNOMED CT concept OpenGP knows: choose the problem from the list",
         );
     }
-    let onset = checked_date(&mut errors, "onset", "onset date", &new.onset, false);
+    let onset = checked_date(
+        &mut errors,
+        ChangeField::Onset,
+        "onset date",
+        &new.onset,
+        false,
+    );
     if !errors.is_empty() {
         return Err(errors.into());
     }
@@ -443,12 +472,15 @@ pub fn set_status(
     let end = if active {
         None
     } else {
-        checked_date(&mut errors, "ended", "end date", ended, true)
+        checked_date(&mut errors, ChangeField::Ended, "end date", ended, true)
     };
     if let (Some(end), Some(onset)) = (end, c["onsetDateTime"].as_str().and_then(parse_date))
         && end < onset
     {
-        errors.add("ended", "The end date cannot be before the problem started");
+        errors.add(
+            ChangeField::Ended,
+            "The end date cannot be before the problem started",
+        );
     }
     if !errors.is_empty() {
         return Err(errors.into());
@@ -498,7 +530,7 @@ pub fn new_episode(
     let mut errors = FieldErrors::new();
     let onset = checked_date(
         &mut errors,
-        "onset",
+        ChangeField::Onset,
         "date this episode started",
         onset,
         true,
@@ -550,7 +582,7 @@ pub fn link_entry(
 ) -> Result<(), ChangeError> {
     let invalid = |message: &str| {
         let mut errors = FieldErrors::new();
-        errors.add("entry", message);
+        errors.add(ChangeField::Entry, message);
         ChangeError::Invalid(errors)
     };
     let Some((rtype, id)) = reference_parts(entry_ref.trim()) else {

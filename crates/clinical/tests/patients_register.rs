@@ -4,7 +4,7 @@ mod patients_support;
 
 use clinical::patients::contact;
 use clinical::patients::duplicates::{Likeness, duplicates};
-use clinical::patients::form::{ContactMethod, RegistrationForm, validate};
+use clinical::patients::form::{ContactMethod, PatientField, RegistrationForm, validate};
 use clinical::patients::practice;
 use clinical::patients::register::{register, transaction};
 use clinical::patients::trace::{TraceOutcome, trace};
@@ -40,10 +40,10 @@ fn good_form() -> RegistrationForm {
     }
 }
 
-fn error_of(form: &RegistrationForm, field: &str) -> String {
+fn error_of(form: &RegistrationForm, field: PatientField) -> String {
     let errors = validate(form, today()).expect_err("the form is refused");
     errors
-        .get(field)
+        .get(&field)
         .unwrap_or_else(|| panic!("no error on {field}: {errors}"))
         .to_string()
 }
@@ -55,55 +55,64 @@ fn bad_fields_get_messages_saying_what_to_fix() {
     form.birth_month = "2".into();
     form.birth_year = "2020".into();
     assert_eq!(
-        error_of(&form, "birth_date"),
+        error_of(&form, PatientField::BirthDate),
         "31/02/2020 is not a real date"
     );
 
     form.birth_year = "2027".into();
     form.birth_month = "1".into();
     assert_eq!(
-        error_of(&form, "birth_date"),
+        error_of(&form, PatientField::BirthDate),
         "Date of birth must be today or in the past"
     );
     form.birth_year = "1850".into();
     assert_eq!(
-        error_of(&form, "birth_date"),
+        error_of(&form, PatientField::BirthDate),
         "Date of birth must be within the last 130 years"
     );
 
     let mut form = good_form();
     form.nhs_number = "943 476 5918".into();
-    assert!(error_of(&form, "nhs_number").starts_with("This is not a valid NHS number"));
+    assert!(error_of(&form, PatientField::NhsNumber).starts_with("This is not a valid NHS number"));
     form.nhs_number = "12345".into();
-    assert!(error_of(&form, "nhs_number").starts_with("Enter the NHS number as 10 digits"));
+    assert!(
+        error_of(&form, PatientField::NhsNumber).starts_with("Enter the NHS number as 10 digits")
+    );
 
     let mut form = good_form();
     form.postcode = "LS6".into();
     assert_eq!(
-        error_of(&form, "postcode"),
+        error_of(&form, PatientField::Postcode),
         "Enter a real postcode, like LS6 1AB"
     );
     form.postcode = String::new();
     form.preferred_contact = "letter".into();
-    assert!(error_of(&form, "preferred_contact").starts_with("Add the address and postcode"));
+    assert!(
+        error_of(&form, PatientField::PreferredContact).starts_with("Add the address and postcode")
+    );
 
     let mut form = good_form();
     form.email = "ada@".into();
     form.mobile = "12345".into();
     form.given = " ".into();
     let errors = validate(&form, today()).unwrap_err();
-    assert!(errors.get("email").is_some() && errors.get("mobile").is_some());
-    assert_eq!(errors.get("given"), Some("Enter the patient's first name"));
+    assert!(
+        errors.get(&PatientField::Email).is_some() && errors.get(&PatientField::Mobile).is_some()
+    );
+    assert_eq!(
+        errors.get(&PatientField::Given),
+        Some("Enter the patient's first name")
+    );
 
     let mut form = good_form();
     form.registration_date = "2026-05-03".into();
     assert_eq!(
-        error_of(&form, "registration_date"),
+        error_of(&form, PatientField::RegistrationDate),
         "Registration date cannot be more than 1 day in the future"
     );
     form.registration_date = "01/01/1980".into();
     assert_eq!(
-        error_of(&form, "registration_date"),
+        error_of(&form, PatientField::RegistrationDate),
         "Registration date must be on or after the date of birth"
     );
 }
@@ -112,7 +121,7 @@ fn bad_fields_get_messages_saying_what_to_fix() {
 fn verification_status_must_fit_the_trace() {
     let mut form = good_form();
     form.nhs_verification = "01".into();
-    assert!(error_of(&form, "nhs_verification").contains("needs a PDS trace"));
+    assert!(error_of(&form, PatientField::NhsVerification).contains("needs a PDS trace"));
     form.pds_traced = true;
     assert!(validate(&form, today()).is_ok());
 
@@ -123,9 +132,9 @@ fn verification_status_must_fit_the_trace() {
     form.registration_type = "T".into();
     assert!(validate(&form, today()).is_ok());
     form.registration_type = "R".into();
-    assert!(error_of(&form, "nhs_verification").contains("choose 03 Trace required"));
+    assert!(error_of(&form, PatientField::NhsVerification).contains("choose 03 Trace required"));
     form.nhs_verification = "02".into();
-    assert!(error_of(&form, "nhs_verification").contains("needs an NHS number"));
+    assert!(error_of(&form, PatientField::NhsVerification).contains("needs an NHS number"));
 }
 
 #[test]

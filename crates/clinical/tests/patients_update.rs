@@ -3,6 +3,7 @@
 
 mod patients_support;
 
+use clinical::patients::PatientField;
 use clinical::patients::update::pds_push::{PdsDestination, PdsOutcome, push};
 use clinical::patients::update::{self, Details, DetailsForm, Field, SaveError, ToPds};
 use patients_support::*;
@@ -202,19 +203,19 @@ fn bad_input_gets_a_message_on_its_field_and_nothing_is_saved(store: Arc<dyn Sto
         panic!("the form is refused");
     };
     assert_eq!(
-        errors.get("postcode"),
+        errors.get(&PatientField::Postcode),
         Some("Enter a real postcode, like LS6 1AB")
     );
     assert_eq!(
-        errors.get("mobile"),
+        errors.get(&PatientField::Mobile),
         Some("Enter a UK phone number, like 07700 900123 or 0113 496 0123")
     );
     assert_eq!(
-        errors.get("email"),
+        errors.get(&PatientField::Email),
         Some("Enter an email address like name@example.com")
     );
     assert_eq!(
-        errors.get("usual_gp"),
+        errors.get(&PatientField::UsualGp),
         Some("Choose a GP of this practice from the list")
     );
 
@@ -228,7 +229,7 @@ fn bad_input_gets_a_message_on_its_field_and_nothing_is_saved(store: Arc<dyn Sto
         panic!("a letter needs an address");
     };
     assert_eq!(
-        errors.get("preferred_contact"),
+        errors.get(&PatientField::PreferredContact),
         Some("Add the address and postcode, or choose another way to contact the patient")
     );
     let (patient, version) = stored(&repo, &id);

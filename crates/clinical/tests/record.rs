@@ -2,7 +2,7 @@
 //! (SQLite) store, as a GP sees them.
 
 use clinical::alerts::{self, NewAlert};
-use clinical::problems::{self, ChangeError, NewProblem};
+use clinical::problems::{self, ChangeError, ChangeField, NewProblem};
 use clinical::record::{self, JournalQuery, sample};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -458,9 +458,9 @@ fn alerts_are_added_checked_and_ended(repo: Repository) {
         panic!("{bad:?}")
     };
     assert!(
-        errors.get("category").is_some()
-            && errors.get("text").is_some()
-            && errors.get("ends").is_some()
+        errors.get(&ChangeField::AlertCategory).is_some()
+            && errors.get(&ChangeField::AlertText).is_some()
+            && errors.get(&ChangeField::AlertEnds).is_some()
     );
     assert!(
         record::banner(&repo, &ctx, &id).unwrap().alerts.is_empty(),
@@ -510,7 +510,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
     };
     assert!(
         errors
-            .get("code")
+            .get(&ChangeField::Code)
             .unwrap()
             .contains("not a SNOMED CT concept")
     );
@@ -526,7 +526,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         },
         None,
     );
-    assert!(matches!(future, Err(ChangeError::Invalid(e)) if e.get("onset").is_some()));
+    assert!(matches!(future, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Onset).is_some()));
 
     let asthma = problems::add_problem(
         &repo,
@@ -559,10 +559,12 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         .problem
         .version;
     let no_date = problems::set_status(&repo, &ctx, &asthma, v2, false, "");
-    assert!(matches!(no_date, Err(ChangeError::Invalid(e)) if e.get("ended").is_some()));
+    assert!(
+        matches!(no_date, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Ended).is_some())
+    );
     let too_early = problems::set_status(&repo, &ctx, &asthma, v2, false, "2001-01-01");
     assert!(
-        matches!(too_early, Err(ChangeError::Invalid(e)) if e.get("ended").unwrap().contains("before"))
+        matches!(too_early, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Ended).unwrap().contains("before"))
     );
     problems::set_status(&repo, &ctx, &asthma, v2, false, "2015-01-01").unwrap();
     let list = problems::problem_list(&repo, &ctx, &id).unwrap();
@@ -615,7 +617,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         &format!("Observation/{theirs}"),
     );
     assert!(
-        matches!(wrong, Err(ChangeError::Invalid(e)) if e.get("entry").unwrap().contains("different patient"))
+        matches!(wrong, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Entry).unwrap().contains("different patient"))
     );
     let linked = &problems::problem_list(&repo, &ctx, &id).unwrap().active[0].linked;
     assert_eq!(linked.len(), 1);

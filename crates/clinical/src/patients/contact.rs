@@ -5,12 +5,16 @@
 
 use crate::conventions::{CONTACT_PREFERENCE_EXT, PREFERRED_CONTACT_METHOD_SYSTEM};
 use crate::form::FieldErrors;
-use crate::patients::form::ContactMethod;
+use crate::patients::form::{ContactMethod, PatientField};
 use crate::patients::postcode;
 use serde_json::{Value, json};
 
 /// A UK phone number as stored: digits with the usual spacing removed, `+44` as `0`.
-pub fn phone(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<String> {
+pub fn phone(
+    entered: &str,
+    field: PatientField,
+    errors: &mut FieldErrors<PatientField>,
+) -> Option<String> {
     let entered = entered.trim();
     if entered.is_empty() {
         return None;
@@ -50,7 +54,11 @@ pub fn is_email(s: &str) -> bool {
 }
 
 /// The email address entered in `field`, if any and if it is one.
-pub fn email(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<String> {
+pub fn email(
+    entered: &str,
+    field: PatientField,
+    errors: &mut FieldErrors<PatientField>,
+) -> Option<String> {
     let entered = entered.trim();
     if entered.is_empty() {
         return None;
@@ -64,7 +72,11 @@ pub fn email(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<Str
 }
 
 /// The postcode entered in `field` in its usual form (`LS6 1AB`), if any and if real.
-pub fn uk_postcode(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<String> {
+pub fn uk_postcode(
+    entered: &str,
+    field: PatientField,
+    errors: &mut FieldErrors<PatientField>,
+) -> Option<String> {
     let entered = entered.trim();
     if entered.is_empty() {
         return None;
@@ -88,13 +100,17 @@ pub struct Given {
 
 /// The preferred method (`entered` is its form value, empty for none), which must have
 /// the details it needs; problems go on the `preferred_contact` field.
-pub fn preference(entered: &str, given: Given, errors: &mut FieldErrors) -> Option<ContactMethod> {
+pub fn preference(
+    entered: &str,
+    given: Given,
+    errors: &mut FieldErrors<PatientField>,
+) -> Option<ContactMethod> {
     if entered.is_empty() {
         return None;
     }
     let Some(method) = ContactMethod::from_key(entered) else {
         errors.add(
-            "preferred_contact",
+            PatientField::PreferredContact,
             "Select how the patient prefers to be contacted",
         );
         return None;
@@ -116,7 +132,7 @@ pub fn preference(entered: &str, given: Given, errors: &mut FieldErrors) -> Opti
     };
     match missing {
         Some(message) => {
-            errors.add("preferred_contact", message);
+            errors.add(PatientField::PreferredContact, message);
             None
         }
         None => Some(method),
@@ -227,16 +243,16 @@ mod tests {
     fn phone_numbers_are_uk_numbers() {
         let mut errors = FieldErrors::new();
         assert_eq!(
-            phone("+44 7700 900123", "mobile", &mut errors).as_deref(),
+            phone("+44 7700 900123", PatientField::Mobile, &mut errors).as_deref(),
             Some("07700900123")
         );
         assert_eq!(
-            phone("(0113) 496-0123", "home_phone", &mut errors).as_deref(),
+            phone("(0113) 496-0123", PatientField::HomePhone, &mut errors).as_deref(),
             Some("01134960123")
         );
         assert!(errors.is_empty());
-        assert_eq!(phone("12345", "mobile", &mut errors), None);
-        assert!(errors.get("mobile").is_some());
+        assert_eq!(phone("12345", PatientField::Mobile, &mut errors), None);
+        assert!(errors.get(&PatientField::Mobile).is_some());
     }
 
     #[test]

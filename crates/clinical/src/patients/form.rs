@@ -45,6 +45,40 @@ pub struct RegistrationForm {
     pub sensitive: bool,
 }
 
+/// The parts of a patient's details a user fills in, at registration and on the details
+/// page. Problems name these; the web layer maps them to its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatientField {
+    Title,
+    Given,
+    Family,
+    PreviousSurname,
+    Gender,
+    BirthDate,
+    NhsNumber,
+    NhsVerification,
+    AddressLine1,
+    AddressLine2,
+    Town,
+    Postcode,
+    Mobile,
+    HomePhone,
+    Email,
+    PreferredContact,
+    RegistrationType,
+    RegistrationDate,
+    UsualGp,
+    NamedGp,
+    /// The confirmation that a possible duplicate is not the same person.
+    NotDuplicate,
+}
+
+impl std::fmt::Display for PatientField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
 /// How the patient prefers to be contacted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContactMethod {
@@ -136,34 +170,40 @@ const MAX_AGE_YEARS: i64 = 130;
 
 /// Checks everything that can be checked without the record; `today` is the practice's
 /// date.
-pub fn validate(form: &RegistrationForm, today: NaiveDate) -> Result<ValidForm, FieldErrors> {
+pub fn validate(
+    form: &RegistrationForm,
+    today: NaiveDate,
+) -> Result<ValidForm, FieldErrors<PatientField>> {
     let mut errors = FieldErrors::new();
     let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
 
     let family = text(&form.family);
     if family.is_none() {
-        errors.add("family", "Enter the patient's last name");
+        errors.add(PatientField::Family, "Enter the patient's last name");
     }
     let given: Vec<String> = form.given.split_whitespace().map(str::to_string).collect();
     if given.is_empty() {
-        errors.add("given", "Enter the patient's first name");
+        errors.add(PatientField::Given, "Enter the patient's first name");
     }
     if !GENDERS.iter().any(|(code, _)| *code == form.gender) {
-        errors.add("gender", "Select the patient's gender");
+        errors.add(PatientField::Gender, "Select the patient's gender");
     }
     let birth_date = birth_date(form, today, &mut errors);
     let registration_type = RegistrationType::from_code(&form.registration_type);
     if registration_type.is_none() {
-        errors.add("registration_type", "Select the type of registration");
+        errors.add(
+            PatientField::RegistrationType,
+            "Select the type of registration",
+        );
     }
     let registration_date = registration_date(form, today, birth_date, &mut errors);
     let nhs_number = nhs_number(form, &mut errors);
     verification(form, nhs_number.as_deref(), registration_type, &mut errors);
 
-    let postcode = contact::uk_postcode(&form.postcode, "postcode", &mut errors);
-    let mobile = contact::phone(&form.mobile, "mobile", &mut errors);
-    let home_phone = contact::phone(&form.home_phone, "home_phone", &mut errors);
-    let email = contact::email(&form.email, "email", &mut errors);
+    let postcode = contact::uk_postcode(&form.postcode, PatientField::Postcode, &mut errors);
+    let mobile = contact::phone(&form.mobile, PatientField::Mobile, &mut errors);
+    let home_phone = contact::phone(&form.home_phone, PatientField::HomePhone, &mut errors);
+    let email = contact::email(&form.email, PatientField::Email, &mut errors);
     let address_lines: Vec<String> = [&form.address_line1, &form.address_line2]
         .into_iter()
         .filter_map(|l| text(l))
@@ -209,7 +249,7 @@ pub fn validate(form: &RegistrationForm, today: NaiveDate) -> Result<ValidForm, 
 fn birth_date(
     form: &RegistrationForm,
     today: NaiveDate,
-    errors: &mut FieldErrors,
+    errors: &mut FieldErrors<PatientField>,
 ) -> Option<NaiveDate> {
     let date = dates::from_parts(
         &form.birth_day,
@@ -218,12 +258,13 @@ fn birth_date(
         "Date of birth",
     );
     match date {
-        Err(message) => errors.add("birth_date", message),
-        Ok(d) if d > today => {
-            errors.add("birth_date", "Date of birth must be today or in the past")
-        }
+        Err(message) => errors.add(PatientField::BirthDate, message),
+        Ok(d) if d > today => errors.add(
+            PatientField::BirthDate,
+            "Date of birth must be today or in the past",
+        ),
         Ok(d) if (today - d).num_days() > MAX_AGE_YEARS * 366 => errors.add(
-            "birth_date",
+            PatientField::BirthDate,
             format!("Date of birth must be within the last {MAX_AGE_YEARS} years"),
         ),
         Ok(d) => return Some(d),
@@ -235,20 +276,23 @@ fn registration_date(
     form: &RegistrationForm,
     today: NaiveDate,
     birth: Option<NaiveDate>,
-    errors: &mut FieldErrors,
+    errors: &mut FieldErrors<PatientField>,
 ) -> Option<NaiveDate> {
     if form.registration_date.trim().is_empty() {
-        errors.add("registration_date", "Enter the registration date");
+        errors.add(
+            PatientField::RegistrationDate,
+            "Enter the registration date",
+        );
         return None;
     }
     match dates::parse_typed(&form.registration_date, today) {
-        Err(message) => errors.add("registration_date", message),
+        Err(message) => errors.add(PatientField::RegistrationDate, message),
         Ok(d) if d > today + Duration::days(1) => errors.add(
-            "registration_date",
+            PatientField::RegistrationDate,
             "Registration date cannot be more than 1 day in the future",
         ),
         Ok(d) if birth.is_some_and(|b| d < b) => errors.add(
-            "registration_date",
+            PatientField::RegistrationDate,
             "Registration date must be on or after the date of birth",
         ),
         Ok(d) => return Some(d),
@@ -256,18 +300,18 @@ fn registration_date(
     None
 }
 
-fn nhs_number(form: &RegistrationForm, errors: &mut FieldErrors) -> Option<String> {
+fn nhs_number(form: &RegistrationForm, errors: &mut FieldErrors<PatientField>) -> Option<String> {
     let entered = form.nhs_number.trim();
     if entered.is_empty() {
         return None;
     }
     match fhir::nhs_number::normalize(entered) {
         None => errors.add(
-            "nhs_number",
+            PatientField::NhsNumber,
             "Enter the NHS number as 10 digits, like 943 476 5919",
         ),
         Some(n) if !fhir::nhs_number::is_valid(&n) => errors.add(
-            "nhs_number",
+            PatientField::NhsNumber,
             "This is not a valid NHS number: check the digits (the last one is a check digit)",
         ),
         Some(n) => return Some(n),
@@ -282,30 +326,33 @@ fn verification(
     form: &RegistrationForm,
     nhs_number: Option<&str>,
     registration_type: Option<RegistrationType>,
-    errors: &mut FieldErrors,
+    errors: &mut FieldErrors<PatientField>,
 ) {
     let code = form.nhs_verification.as_str();
     if !NHS_NUMBER_VERIFICATION.iter().any(|(c, _)| *c == code) {
-        errors.add("nhs_verification", "Select the NHS number status");
+        errors.add(
+            PatientField::NhsVerification,
+            "Select the NHS number status",
+        );
         return;
     }
     let has_number = nhs_number.is_some() || !form.nhs_number.trim().is_empty();
     match code {
         "01" if !has_number => errors.add(
-            "nhs_verification",
+            PatientField::NhsVerification,
             "Status 01 (verified) needs an NHS number: enter it, or choose another status",
         ),
         "01" if !form.pds_traced => errors.add(
-            "nhs_verification",
+            PatientField::NhsVerification,
             "Status 01 (verified) needs a PDS trace: use Trace on PDS first",
         ),
         "02" | "05" if !has_number => errors.add(
-            "nhs_verification",
+            PatientField::NhsVerification,
             "This status needs an NHS number: enter it, or choose another status",
         ),
         "07" if !has_number && registration_type == Some(RegistrationType::Permanent) => errors
             .add(
-                "nhs_verification",
+                PatientField::NhsVerification,
                 "A permanent registration needs an NHS number or a trace: choose 03 Trace required",
             ),
         _ => {}

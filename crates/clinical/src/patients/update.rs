@@ -12,7 +12,7 @@
 pub mod pds_push;
 
 use super::contact::{self, Given};
-use super::form::ContactMethod;
+use super::form::{ContactMethod, PatientField};
 use super::practice;
 use super::search::is_sensitive;
 use crate::conventions::CONTACT_PREFERENCE_EXT;
@@ -127,7 +127,7 @@ pub enum ToPds {
 #[derive(Debug)]
 pub enum SaveError {
     /// What was entered is wrong: nothing was written.
-    Invalid(FieldErrors),
+    Invalid(FieldErrors<PatientField>),
     /// Someone else changed the record since the form was filled: nothing was written;
     /// these are the current details.
     Conflict(Box<Details>),
@@ -185,7 +185,10 @@ fn details_of(patient_id: &str, patient: &Value, version: i64) -> Details {
 
 /// Checks what can be checked without the record. For a sensitive patient only the
 /// usual GP is read: anything else posted is ignored.
-pub fn validate(form: &DetailsForm, sensitive: bool) -> Result<ValidDetails, FieldErrors> {
+pub fn validate(
+    form: &DetailsForm,
+    sensitive: bool,
+) -> Result<ValidDetails, FieldErrors<PatientField>> {
     let mut errors = FieldErrors::new();
     let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let usual_gp = text(&form.usual_gp);
@@ -206,17 +209,20 @@ pub fn validate(form: &DetailsForm, sensitive: bool) -> Result<ValidDetails, Fie
         .filter_map(|l| text(l))
         .collect();
     let town = text(&form.town);
-    let postcode = contact::uk_postcode(&form.postcode, "postcode", &mut errors);
+    let postcode = contact::uk_postcode(&form.postcode, PatientField::Postcode, &mut errors);
     let postcode_entered = !form.postcode.trim().is_empty();
     if !address_lines.is_empty() && !postcode_entered {
-        errors.add("postcode", "Enter the postcode, like LS6 1AB");
+        errors.add(PatientField::Postcode, "Enter the postcode, like LS6 1AB");
     }
     if address_lines.is_empty() && (postcode_entered || town.is_some()) {
-        errors.add("address_line1", "Enter the first line of the address");
+        errors.add(
+            PatientField::AddressLine1,
+            "Enter the first line of the address",
+        );
     }
-    let mobile = contact::phone(&form.mobile, "mobile", &mut errors);
-    let home_phone = contact::phone(&form.home_phone, "home_phone", &mut errors);
-    let email = contact::email(&form.email, "email", &mut errors);
+    let mobile = contact::phone(&form.mobile, PatientField::Mobile, &mut errors);
+    let home_phone = contact::phone(&form.home_phone, PatientField::HomePhone, &mut errors);
+    let email = contact::email(&form.email, PatientField::Email, &mut errors);
     let given = Given {
         address: !address_lines.is_empty() && postcode.is_some(),
         phone: mobile.is_some() || home_phone.is_some(),
@@ -253,7 +259,10 @@ pub fn save(
     let mut errors = valid.as_ref().err().cloned().unwrap_or_default();
     let gp = form.usual_gp.trim();
     if !gp.is_empty() && !practice::gps(repo, ctx)?.iter().any(|g| g.id == gp) {
-        errors.add("usual_gp", "Choose a GP of this practice from the list");
+        errors.add(
+            PatientField::UsualGp,
+            "Choose a GP of this practice from the list",
+        );
     }
     let valid = match valid {
         Ok(valid) if errors.is_empty() => valid,

@@ -153,6 +153,7 @@ async fn save(state: &AppState, staff: &Staff, id: &str, form: DetailsForm) -> R
     let saved = match saved {
         Ok(Ok(saved)) => saved,
         Ok(Err(SaveError::Invalid(errors))) => {
+            let errors = contact::input_errors(errors);
             let extras = Extras {
                 typed: Some(form),
                 errors,

@@ -304,7 +304,7 @@ async fn registering(state: &AppState, staff: &Staff, form: RegistrationForm) ->
     let outcome = with_repo(state, move |repo| {
         let mut errors = match &valid {
             Ok(_) => FieldErrors::new(),
-            Err(errors) => errors.clone(),
+            Err(errors) => contact::input_errors(errors.clone()),
         };
         let gps = practice::gps(repo, &ctx)?;
         for field in ["usual_gp", "named_gp"] {

@@ -11,8 +11,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use clinical::FieldErrors;
 use clinical::alerts::{self, NewAlert};
-use clinical::problems::ChangeError;
+use clinical::problems::{ChangeError, ChangeField};
 use clinical::record::JournalQuery;
 
 /// Where to go back to after a change: the record, with its break-glass reason.
@@ -58,7 +59,7 @@ pub async fn add(
                 alert_category: alert.category,
                 alert_text: alert.text,
                 alert_ends: alert.ends,
-                errors,
+                errors: input_errors(errors),
             };
             render_with_forms(
                 &state,
@@ -117,7 +118,25 @@ pub fn change_error_page(e: ChangeError) -> Response {
         ChangeError::Invalid(errors) => crate::ui::layout::error_page(
             StatusCode::BAD_REQUEST,
             "That could not be saved",
-            &errors.to_string(),
+            &input_errors(errors).to_string(),
         ),
     }
+}
+
+/// The input a problem or alert form has for each part of the change.
+pub fn input_name(field: ChangeField) -> &'static str {
+    match field {
+        ChangeField::Code => "code",
+        ChangeField::Onset => "onset",
+        ChangeField::Ended => "ended",
+        ChangeField::Entry => "entry",
+        ChangeField::AlertCategory => "category",
+        ChangeField::AlertText => "text",
+        ChangeField::AlertEnds => "ends",
+    }
+}
+
+/// The service's problems keyed by this page's input names.
+pub fn input_errors(errors: FieldErrors<ChangeField>) -> FieldErrors {
+    errors.map_fields(|f| input_name(f).to_string())
 }

@@ -2,7 +2,7 @@
 //! entries; add a problem, change its status or significance, record a new episode,
 //! link an entry. Changes carry the version the user saw (`If-Match`).
 
-use super::alerts::change_error_page;
+use super::alerts::{change_error_page, input_errors, input_name};
 use super::glass::Glass;
 use crate::pages::form::Fields;
 use crate::pages::html::{csrf_refused, see_other};
@@ -204,7 +204,7 @@ pub async fn add(
                 onset: new.onset,
                 major: new.major,
                 values: vec![],
-                errors,
+                errors: input_errors(errors),
             };
             page(
                 &state,
@@ -249,7 +249,7 @@ where
         Ok(Err(ChangeError::Invalid(errors))) => {
             let mut renamed = FieldErrors::new();
             for e in errors.0 {
-                renamed.add(format!("{}-{problem_id}", e.field), e.message);
+                renamed.add(format!("{}-{problem_id}", input_name(e.field)), e.message);
             }
             let values = fields
                 .pairs()
