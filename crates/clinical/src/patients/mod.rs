@@ -25,5 +25,5 @@ pub mod search;
 pub mod trace;
 pub mod update;
 
-pub use form::{PatientField, RegistrationForm, ValidForm, validate};
+pub use form::{NewPatient, PatientField, ValidForm, validate};
 pub use search::{FindError, PatientHit, find};

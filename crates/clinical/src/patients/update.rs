@@ -209,7 +209,11 @@ pub fn validate(
         .filter_map(|l| text(l))
         .collect();
     let town = text(&form.town);
-    let postcode = contact::uk_postcode(&form.postcode, PatientField::Postcode, &mut errors);
+    let postcode = read(
+        contact::uk_postcode(&form.postcode),
+        PatientField::Postcode,
+        &mut errors,
+    );
     let postcode_entered = !form.postcode.trim().is_empty();
     if !address_lines.is_empty() && !postcode_entered {
         errors.add(PatientField::Postcode, "Enter the postcode, like LS6 1AB");
@@ -220,16 +224,35 @@ pub fn validate(
             "Enter the first line of the address",
         );
     }
-    let mobile = contact::phone(&form.mobile, PatientField::Mobile, &mut errors);
-    let home_phone = contact::phone(&form.home_phone, PatientField::HomePhone, &mut errors);
-    let email = contact::email(&form.email, PatientField::Email, &mut errors);
+    let mobile = read(
+        contact::phone(&form.mobile),
+        PatientField::Mobile,
+        &mut errors,
+    );
+    let home_phone = read(
+        contact::phone(&form.home_phone),
+        PatientField::HomePhone,
+        &mut errors,
+    );
+    let email = read(
+        contact::email(&form.email),
+        PatientField::Email,
+        &mut errors,
+    );
     let given = Given {
         address: !address_lines.is_empty() && postcode.is_some(),
         phone: mobile.is_some() || home_phone.is_some(),
         mobile: mobile.is_some(),
         email: email.is_some(),
     };
-    let preferred_contact = contact::preference(&form.preferred_contact, given, &mut errors);
+    let method = match form.preferred_contact.as_str() {
+        "" => None,
+        key => ContactMethod::from_key(key).or_else(|| {
+            errors.add(PatientField::PreferredContact, contact::UNKNOWN_METHOD);
+            None
+        }),
+    };
+    let preferred_contact = contact::preference(method, given, &mut errors);
     errors.into_result(ValidDetails {
         address_lines,
         town,
@@ -239,6 +262,18 @@ pub fn validate(
         email,
         preferred_contact,
         usual_gp,
+    })
+}
+
+/// The value read, or `None` with its problem noted at `field`.
+fn read(
+    parsed: Result<Option<String>, &str>,
+    field: PatientField,
+    errors: &mut FieldErrors<PatientField>,
+) -> Option<String> {
+    parsed.unwrap_or_else(|message| {
+        errors.add(field, message);
+        None
     })
 }
 
