@@ -363,56 +363,41 @@ impl From<FieldErrors<ChangeField>> for ChangeError {
     }
 }
 
-/// A new problem as entered: the SNOMED CT code (already checked against the
-/// terminology by the caller, who knows the term), onset date, significance.
+/// A new problem, typed: the SNOMED CT code (already checked against the terminology
+/// by the caller, who knows the term), onset date, significance.
 #[derive(Debug, Clone, Default)]
 pub struct NewProblem {
     pub code: String,
     /// The concept's preferred term; empty if the code is unknown.
     pub term: String,
-    pub onset: String,
+    pub onset: Option<NaiveDate>,
     pub major: bool,
 }
 
-/// Checks a date field: a real date, not in the future. Returns it when valid.
+/// Checks a date: there when `required`, not in the future. `what` names it in
+/// messages ("onset date"). Returns it when it passes.
 pub fn checked_date(
     errors: &mut FieldErrors<ChangeField>,
     field: ChangeField,
     what: &str,
-    text: &str,
+    date: Option<NaiveDate>,
     required: bool,
 ) -> Option<NaiveDate> {
-    let text = text.trim();
-    if text.is_empty() {
-        if required {
+    match date {
+        None if required => {
             errors.add(field, format!("Enter the {what}"));
-        }
-        return None;
-    }
-    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        Err(_) => {
-            errors.add(
-                field,
-                format!("The {what} must be a real date, like 2024-03-12"),
-            );
             None
         }
-        Ok(d) if d > Utc::now().date_naive() => {
+        Some(d) if d > Utc::now().date_naive() => {
             errors.add(field, format!("The {what} cannot be in the future"));
             None
         }
-        Ok(d) => Some(d),
+        date => date,
     }
 }
 
-/// Adds a problem to the list; returns its id.
-pub fn add_problem(
-    repo: &Repository,
-    ctx: &RequestContext,
-    patient_id: &str,
-    new: &NewProblem,
-    author: Option<&str>,
-) -> Result<String, ChangeError> {
+/// The problems with a new problem as entered; empty means it can be added.
+pub fn check_problem(new: &NewProblem) -> FieldErrors<ChangeField> {
     let mut errors = FieldErrors::new();
     if new.code.trim().is_empty() {
         errors.add(
@@ -425,13 +410,25 @@ pub fn add_problem(
             "That is not a SNOMED CT concept OpenGP knows: choose the problem from the list",
         );
     }
-    let onset = checked_date(
+    checked_date(
         &mut errors,
         ChangeField::Onset,
         "onset date",
-        &new.onset,
+        new.onset,
         false,
     );
+    errors
+}
+
+/// Adds a problem to the list; returns its id.
+pub fn add_problem(
+    repo: &Repository,
+    ctx: &RequestContext,
+    patient_id: &str,
+    new: &NewProblem,
+    author: Option<&str>,
+) -> Result<String, ChangeError> {
+    let errors = check_problem(new);
     if !errors.is_empty() {
         return Err(errors.into());
     }
@@ -448,7 +445,7 @@ pub fn add_problem(
         "subject": {"reference": format!("Patient/{patient_id}")},
         "recordedDate": Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
     });
-    if let Some(onset) = onset {
+    if let Some(onset) = new.onset {
         condition["onsetDateTime"] = json!(onset.format("%Y-%m-%d").to_string());
     }
     if let Some(author) = author {
@@ -458,14 +455,14 @@ pub fn add_problem(
     Ok(written.resource.id)
 }
 
-/// Makes a problem active again, or past from `ended` (a date, required for past).
+/// Makes a problem active again, or past from `ended` (required for past).
 pub fn set_status(
     repo: &Repository,
     ctx: &RequestContext,
     problem_id: &str,
     version: i64,
     active: bool,
-    ended: &str,
+    ended: Option<NaiveDate>,
 ) -> Result<(), ChangeError> {
     let (mut c, _) = fetch::read(repo, ctx, "Condition", problem_id)?;
     let mut errors = FieldErrors::new();
@@ -524,7 +521,7 @@ pub fn new_episode(
     repo: &Repository,
     ctx: &RequestContext,
     problem_id: &str,
-    onset: &str,
+    onset: Option<NaiveDate>,
     author: Option<&str>,
 ) -> Result<String, ChangeError> {
     let mut errors = FieldErrors::new();

@@ -6,6 +6,10 @@ use clinical::problems::{self, ChangeError, ChangeField, NewProblem};
 use clinical::record::{self, JournalQuery, sample};
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+fn day(text: &str) -> Option<chrono::NaiveDate> {
+    Some(chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap())
+}
 use store::access::{Access, Role, StaffMember};
 use store::{Actor, Purpose, Repository, RepositoryConfig, RequestContext};
 
@@ -450,7 +454,7 @@ fn alerts_are_added_checked_and_ended(repo: Repository) {
         &NewAlert {
             category: "gossip".into(),
             text: " ".into(),
-            ends: "2020-02-30".into(),
+            ends: day("2020-02-28"),
         },
         None,
     );
@@ -474,7 +478,7 @@ fn alerts_are_added_checked_and_ended(repo: Repository) {
         &NewAlert {
             category: "safety".into(),
             text: "Lone visits not advised".into(),
-            ends: String::new(),
+            ends: None,
         },
         None,
     )
@@ -500,7 +504,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         &NewProblem {
             code: "123".into(),
             term: String::new(),
-            onset: String::new(),
+            onset: None,
             major: false,
         },
         None,
@@ -521,7 +525,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         &NewProblem {
             code: "195967001".into(),
             term: "Asthma".into(),
-            onset: "2999-01-01".into(),
+            onset: day("2999-01-01"),
             major: false,
         },
         None,
@@ -535,7 +539,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         &NewProblem {
             code: "195967001".into(),
             term: "Asthma".into(),
-            onset: "2010-05-01".into(),
+            onset: day("2010-05-01"),
             major: false,
         },
         None,
@@ -558,15 +562,15 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
     let v2 = problems::problem_list(&repo, &ctx, &id).unwrap().active[0]
         .problem
         .version;
-    let no_date = problems::set_status(&repo, &ctx, &asthma, v2, false, "");
+    let no_date = problems::set_status(&repo, &ctx, &asthma, v2, false, None);
     assert!(
         matches!(no_date, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Ended).is_some())
     );
-    let too_early = problems::set_status(&repo, &ctx, &asthma, v2, false, "2001-01-01");
+    let too_early = problems::set_status(&repo, &ctx, &asthma, v2, false, day("2001-01-01"));
     assert!(
         matches!(too_early, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Ended).unwrap().contains("before"))
     );
-    problems::set_status(&repo, &ctx, &asthma, v2, false, "2015-01-01").unwrap();
+    problems::set_status(&repo, &ctx, &asthma, v2, false, day("2015-01-01")).unwrap();
     let list = problems::problem_list(&repo, &ctx, &id).unwrap();
     assert!(list.active.is_empty());
     assert_eq!(
@@ -577,7 +581,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         ("01-Jan-2015", true)
     );
 
-    problems::new_episode(&repo, &ctx, &asthma, "2020-02-02", None).unwrap();
+    problems::new_episode(&repo, &ctx, &asthma, day("2020-02-02"), None).unwrap();
     let peak = create(
         &repo,
         json!({"resourceType": "Observation", "status": "final", "code": sct("18491006", "Peak expiratory flow rate"),
