@@ -31,7 +31,7 @@ pub use usage::ClientUsage;
 pub use verify::{BreakKind, ChainBreak, VerifyReport, verify};
 
 use access::RequestContext;
-use db::{Dialect, FhirResult, ResourceVersion, Store, StoreError, Transaction};
+use db::{FhirResult, ResourceVersion, Store, StoreError, Transaction};
 use group_commit::GroupCommit;
 // The lower crates' modules, under the names this crate's modules have always used.
 use access::context;
@@ -279,9 +279,4 @@ impl AuditLog {
     pub fn client_usage(&self, practice: &str) -> Result<Vec<ClientUsage>, StoreError> {
         usage::client_usage(self.store.as_ref(), practice)
     }
-}
-
-/// The audit tables, triggers and indexes (idempotent), appended to the schema.
-pub fn ddl(dialect: Dialect) -> Vec<String> {
-    schema::ddl(dialect)
 }

@@ -10,7 +10,22 @@
 //! UPDATE and DELETE of `audit_log` and `audit_patients` are refused by triggers. Someone
 //! with full database access can still drop them; the hash chain is what shows that.
 
-use crate::backend::Dialect;
+use crate::backend::{Dialect, StoreError, Transaction};
+use db::migrate::{Component, Migration, execute_all};
+
+/// The audit trail's tables (migrated with the store's by `schema::migrate_store`).
+pub const COMPONENT: Component = Component {
+    name: "audit",
+    migrations: &[Migration {
+        version: 1,
+        name: "baseline: audit_log, audit_patients, audit_head, append-only triggers",
+        apply: baseline,
+    }],
+};
+
+fn baseline(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
+    execute_all(tx, ddl(dialect))
+}
 
 const TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS audit_log (
@@ -59,8 +74,8 @@ pub fn postgres_triggers(table: &str) -> [String; 2] {
     ]
 }
 
-/// The audit tables, triggers and indexes (idempotent), appended to the schema.
-pub fn ddl(dialect: Dialect) -> Vec<String> {
+/// The audit tables, triggers and indexes (idempotent): the baseline.
+fn ddl(dialect: Dialect) -> Vec<String> {
     let mut statements: Vec<String> = TABLES.iter().map(|s| s.to_string()).collect();
     match dialect {
         Dialect::Sqlite => statements.extend(APPEND_ONLY_TABLES.iter().flat_map(|t| sqlite(t))),

@@ -80,18 +80,10 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// Creates the tables if they are missing.
+    /// Brings the tables up to date (creating them on a new database).
     pub fn new(repo: Arc<Repository>, config: AuthConfig) -> Result<Auth, AuthError> {
-        let dialect = repo.store().dialect();
-        let ctx = RequestContext::system("-");
-        let mut tx = repo.store().begin(&ctx, TxMode::Write)?;
-        for statement in schema::ddl(dialect)
-            .into_iter()
-            .chain(id_token::signing_key_ddl(dialect))
-        {
-            tx.execute(&statement, &[])?;
-        }
-        tx.commit()?;
+        store::migrate::migrate(repo.store().as_ref(), &schema::COMPONENT)
+            .map_err(store::StoreError::from)?;
         let dummy_hash = password::hash(&secrets::new_token())?;
         Ok(Auth {
             repo,

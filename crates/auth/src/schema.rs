@@ -1,10 +1,35 @@
-//! The tables of accounts, sessions, OAuth clients, codes and tokens (idempotent DDL,
-//! run by `Auth::new`). Every row carries its practice (ODS code). Secrets are stored
+//! The tables of accounts, sessions, OAuth clients, codes and tokens (the `auth`
+//! component's migrations, run by `Auth::new`). Every row carries its practice (ODS code). Secrets are stored
 //! only as SHA-256 (tokens, codes, client secrets) or argon2id (passwords); the TOTP
 //! seed has to be kept as it is, since the server computes codes from it. Times are
 //! microseconds since the Unix epoch, like the rest of the store.
 
-use store::Dialect;
+use store::migrate::{Component, Migration, execute_all};
+use store::{Dialect, StoreError, Transaction};
+
+pub const COMPONENT: Component = Component {
+    name: "auth",
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "baseline: staff accounts, sessions, OAuth clients, codes and tokens",
+            apply: baseline,
+        },
+        Migration {
+            version: 2,
+            name: "id_token signing keys",
+            apply: signing_keys,
+        },
+    ],
+};
+
+fn baseline(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
+    execute_all(tx, ddl(dialect))
+}
+
+fn signing_keys(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
+    execute_all(tx, crate::id_token::signing_key_ddl(dialect))
+}
 
 const TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS auth_users (
@@ -76,7 +101,7 @@ const TABLES: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS oauth_tokens_by_expiry ON oauth_tokens (expires)",
 ];
 
-pub(crate) fn ddl(dialect: Dialect) -> Vec<String> {
+fn ddl(dialect: Dialect) -> Vec<String> {
     let boolean = match dialect {
         Dialect::Sqlite => "INTEGER",
         Dialect::Postgres => "BOOLEAN",

@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod migrate;
 pub mod time;
 pub mod version;
 

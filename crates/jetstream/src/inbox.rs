@@ -9,7 +9,22 @@
 
 use crate::Error;
 use access::RequestContext;
-use db::{SqlValue, Store, Transaction, TxMode};
+use db::migrate::{Component, Migration, execute_all};
+use db::{Dialect, SqlValue, Store, StoreError, Transaction, TxMode};
+
+/// The inbox table's migrations.
+pub const COMPONENT: Component = Component {
+    name: "jetstream-inbox",
+    migrations: &[Migration {
+        version: 1,
+        name: "baseline: outbox_inbox",
+        apply: baseline,
+    }],
+};
+
+fn baseline(tx: &mut dyn Transaction, _: Dialect) -> Result<(), StoreError> {
+    execute_all(tx, [TABLE.to_string()])
+}
 
 const TABLE: &str = "CREATE TABLE IF NOT EXISTS outbox_inbox (
     message_id TEXT PRIMARY KEY,
@@ -17,12 +32,9 @@ const TABLE: &str = "CREATE TABLE IF NOT EXISTS outbox_inbox (
     handled_at BIGINT NOT NULL
 )";
 
-/// Creates the inbox table if it is missing.
+/// Creates the inbox table if it is missing (its migrations; a newer schema is refused).
 pub fn create_table(store: &dyn Store) -> Result<(), Error> {
-    let ctx = RequestContext::system("-");
-    let mut tx = store.begin(&ctx, TxMode::Write)?;
-    tx.execute(TABLE, &[])?;
-    tx.commit()?;
+    db::migrate::migrate(store, &COMPONENT).map_err(StoreError::from)?;
     Ok(())
 }
 

@@ -1,6 +1,16 @@
-//! The `outbox` table, the same on both backends.
+//! The `outbox` table, the same on both backends: the `outbox` component's migrations.
 
-use store::{Dialect, Store, StoreError, Transaction, TxMode};
+use store::migrate::{Component, MigrateError, Migration};
+use store::{Dialect, Store, StoreError, Transaction};
+
+pub const COMPONENT: Component = Component {
+    name: "outbox",
+    migrations: &[Migration {
+        version: 1,
+        name: "baseline: the outbox table and its indexes",
+        apply: create,
+    }],
+};
 
 /// `retried` (added to the agreed columns): when an operator last sent a dead letter
 /// back to the queue; the maximum age is counted from then, not from `created`.
@@ -30,7 +40,7 @@ const INDEXES: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS outbox_subject ON outbox (practice, subject)",
 ];
 
-/// Creates the table and its indexes if they are not there (idempotent).
+/// Creates the table and its indexes if they are not there (idempotent: migration 1).
 pub fn create(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
     let pk = match dialect {
         Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -43,10 +53,7 @@ pub fn create(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreErr
     Ok(())
 }
 
-/// [`create`] in a transaction of its own (at start-up).
+/// Brings the table up to date (at start-up); refuses a newer schema than this binary's.
 pub fn ensure(store: &dyn Store) -> Result<(), StoreError> {
-    let ctx = store::RequestContext::system("outbox-schema");
-    let mut tx = store.begin(&ctx, TxMode::Write)?;
-    create(tx.as_mut(), store.dialect())?;
-    tx.commit()
+    store::migrate::migrate(store, &COMPONENT).map_err(|e: MigrateError| e.into())
 }

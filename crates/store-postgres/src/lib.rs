@@ -3,7 +3,7 @@
 //! [`PostgresStore`] implements [`store::Store`] over a small pool of blocking
 //! connections. The store's SQL arrives with `?` placeholders, which are numbered for
 //! PostgreSQL, prepared once per connection and bound by each parameter's type. The
-//! schema (`store::schema::ddl`) is created when the store connects.
+//! schema is migrated (`store::schema::migrate_store`) when the store connects.
 
 mod bulk;
 mod errors;
@@ -48,8 +48,8 @@ impl Default for PostgresOptions {
 }
 
 /// Serializes schema creation when several servers start at once against one
-/// database ("OpenGP" in ASCII): concurrent `CREATE … IF NOT EXISTS` can otherwise fail.
-const SCHEMA_LOCK: i64 = 0x4f70_656e_4750;
+/// database: concurrent `CREATE … IF NOT EXISTS` can otherwise fail.
+const SCHEMA_LOCK: i64 = store::migrate::POSTGRES_LOCK;
 
 pub struct PostgresStore {
     pool: Arc<Pool>,
@@ -97,9 +97,11 @@ impl PostgresStore {
             options.max_connections,
             options.acquire_timeout,
         ));
-        create_schema(&pool, options.schema.as_deref())?;
+        if let Some(schema) = options.schema.as_deref() {
+            create_schema(&pool, schema)?;
+        }
         let store = PostgresStore { pool, description };
-        store::schema::upgrade_store(&store)?;
+        store::schema::migrate_store(&store)?;
         Ok(store)
     }
 }
@@ -120,17 +122,13 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Creates the tables (and `schema`) in one transaction, one server at a time.
-fn create_schema(pool: &Arc<Pool>, schema: Option<&str>) -> Result<(), StoreError> {
-    let mut sql = format!("BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK});");
-    if let Some(schema) = schema {
-        sql.push_str(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\";"));
-    }
-    for statement in store::schema::ddl(Dialect::Postgres) {
-        sql.push_str(&statement);
-        sql.push(';');
-    }
-    sql.push_str("COMMIT;");
+/// Creates `schema` if it is missing, one server at a time (its tables come from the
+/// migrations).
+fn create_schema(pool: &Arc<Pool>, schema: &str) -> Result<(), StoreError> {
+    let sql = format!(
+        "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); \
+         CREATE SCHEMA IF NOT EXISTS \"{schema}\"; COMMIT;"
+    );
     let mut conn = pool.acquire()?;
     if let Err(e) = conn.client.batch_execute(&sql) {
         // The connection may be left inside the failed transaction.

@@ -38,11 +38,6 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
         }
         let first = open_connection(&path)?;
-        let tx = first.unchecked_transaction().map_err(map_err)?;
-        for stmt in store::schema::ddl(Dialect::Sqlite) {
-            tx.execute_batch(&stmt).map_err(map_err)?;
-        }
-        tx.commit().map_err(map_err)?;
         let writer = Pool::new(path.clone(), 1);
         writer.give_back(first);
         let store = SqliteStore {
@@ -52,7 +47,7 @@ impl SqliteStore {
             path,
             temporary: false,
         };
-        store::schema::upgrade_store(&store)?;
+        store::schema::migrate_store(&store)?;
         Ok(store)
     }
 

@@ -24,8 +24,14 @@ fn uncommitted_work_is_rolled_back_and_commits_persist() {
         let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
         tx.insert_many(
             "idx_uri",
-            &["res_pk", "rtype", "param", "uri"],
-            &[vec![1.into(), "Patient".into(), "x".into(), "u1".into()]],
+            &["practice", "res_pk", "rtype", "param", "uri"],
+            &[vec![
+                "A81001".into(),
+                1.into(),
+                "Patient".into(),
+                "x".into(),
+                "u1".into(),
+            ]],
         )
         .unwrap();
         // dropped without commit
@@ -36,7 +42,7 @@ fn uncommitted_work_is_rolled_back_and_commits_persist() {
         SqlValue::Int(0)
     );
     tx.execute(
-        "INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (?, ?, ?, ?)",
+        "INSERT INTO idx_uri (practice, res_pk, rtype, param, uri) VALUES ('A81001', ?, ?, ?, ?)",
         &[2.into(), "Patient".into(), "x".into(), "u2".into()],
     )
     .unwrap();
@@ -83,7 +89,7 @@ fn readers_see_committed_data_while_a_writer_is_open() {
     let store = SqliteStore::open_temp().unwrap();
     let mut w = store.begin(&ctx(), TxMode::Write).unwrap();
     w.execute(
-        "INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')",
+        "INSERT INTO idx_uri (practice, res_pk, rtype, param, uri) VALUES ('A81001', 1, 'Patient', 'x', 'u')",
         &[],
     )
     .unwrap();
@@ -104,7 +110,7 @@ fn disposable_transactions_leave_the_writer_durable() {
         SqlValue::Int(0)
     );
     tx.execute(
-        "INSERT INTO idx_uri (res_pk, rtype, param, uri) VALUES (1, 'Patient', 'x', 'u')",
+        "INSERT INTO idx_uri (practice, res_pk, rtype, param, uri) VALUES ('A81001', 1, 'Patient', 'x', 'u')",
         &[],
     )
     .unwrap();
@@ -138,6 +144,7 @@ fn the_wal_is_checkpointed_in_the_background() {
     let rows: Vec<_> = (0..2000)
         .map(|i| {
             vec![
+                "A81001".into(),
                 SqlValue::Int(i),
                 "Patient".into(),
                 "x".into(),
@@ -145,8 +152,12 @@ fn the_wal_is_checkpointed_in_the_background() {
             ]
         })
         .collect();
-    tx.insert_many("idx_uri", &["res_pk", "rtype", "param", "uri"], &rows)
-        .unwrap();
+    tx.insert_many(
+        "idx_uri",
+        &["practice", "res_pk", "rtype", "param", "uri"],
+        &rows,
+    )
+    .unwrap();
     tx.commit().unwrap();
     // The commit wrote to the WAL only (far below the automatic checkpoint threshold):
     // the database file grows only when the background thread copies the pages in.
@@ -158,4 +169,68 @@ fn the_wal_is_checkpointed_in_the_background() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// A copy of the fixture written by the release before versioned migrations.
+fn fixture_copy() -> std::path::PathBuf {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../store/tests/fixtures/main-before-migrations.db"
+    );
+    let path = std::env::temp_dir().join(format!(
+        "opengp-fixture-{}-{}.db",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::copy(fixture, &path).unwrap();
+    path
+}
+
+fn remove_database(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+#[test]
+fn a_database_from_before_versioned_migrations_is_upgraded() {
+    let path = fixture_copy();
+    let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    store::conformance::upgrade::check_upgraded_fixture(store.clone());
+    drop(store);
+    // Opening it again applies nothing and changes nothing.
+    let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    let versions = store::migrate::applied_versions(store.as_ref(), &store::schema::COMPONENT);
+    assert_eq!(versions.unwrap(), Some(vec![1, 2]));
+    drop(store);
+    remove_database(&path);
+}
+
+#[test]
+fn a_schema_newer_than_the_binary_is_refused_naming_both_versions() {
+    let copy = fixture_copy();
+    let path = copy.with_extension("newer.db");
+    remove_database(&copy);
+    let store = SqliteStore::open(&path).unwrap();
+    let mut tx = store.begin(&ctx(), TxMode::Write).unwrap();
+    tx.execute(
+        "INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('store', 99, 'from the future', 0)",
+        &[],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    drop(store);
+    let refused = SqliteStore::open(&path).err().expect("refused").to_string();
+    let known = store::schema::COMPONENT.latest();
+    assert!(
+        refused.contains("store schema is at version 99")
+            && refused.contains(&format!("(version {known})")),
+        "{refused}"
+    );
+    remove_database(&path);
 }

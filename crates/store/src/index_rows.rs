@@ -4,32 +4,34 @@ use crate::backend::{Row, SqlValue, StoreError, Transaction};
 use crate::schema::INDEX_TABLES;
 use fhir::{IndexEntry, IndexValue};
 
-/// Replaces the index rows of the resource at `res_pk` with those of `entries`.
+/// Replaces the index rows of `practice`'s resource at `res_pk` with those of `entries`.
 pub fn replace(
     tx: &mut dyn Transaction,
+    practice: &str,
     res_pk: i64,
     rtype: &str,
     entries: &[IndexEntry],
 ) -> Result<(), StoreError> {
-    remove(tx, res_pk)?;
-    insert(tx, &[(res_pk, rtype, entries)])
+    remove(tx, practice, res_pk)?;
+    insert(tx, practice, &[(res_pk, rtype, entries)])
 }
 
 /// Removes every index row of the resource at `res_pk` (deletion, or before re-indexing).
-pub fn remove(tx: &mut dyn Transaction, res_pk: i64) -> Result<(), StoreError> {
+pub fn remove(tx: &mut dyn Transaction, practice: &str, res_pk: i64) -> Result<(), StoreError> {
     for table in INDEX_TABLES {
         tx.execute(
-            &format!("DELETE FROM {table} WHERE res_pk = ?"),
-            &[SqlValue::Int(res_pk)],
+            &format!("DELETE FROM {table} WHERE practice = ? AND res_pk = ?"),
+            &[practice.into(), SqlValue::Int(res_pk)],
         )?;
     }
     Ok(())
 }
 
-/// Inserts the index rows of many resources at once (bundle ingest): one bulk insert
-/// per index table.
+/// Inserts the index rows of many of `practice`'s resources at once (bundle ingest): one
+/// bulk insert per index table.
 pub fn insert(
     tx: &mut dyn Transaction,
+    practice: &str,
     resources: &[(i64, &str, &[IndexEntry])],
 ) -> Result<(), StoreError> {
     let mut rows: [Vec<Row>; 7] = Default::default();
@@ -39,6 +41,7 @@ pub fn insert(
             row.splice(
                 0..0,
                 [
+                    SqlValue::from(practice),
                     SqlValue::Int(*pk),
                     SqlValue::from(*rtype),
                     SqlValue::from(e.param.as_str()),
@@ -57,14 +60,17 @@ pub fn insert(
 
 /// Columns of each index table, in INDEX_TABLES order.
 const COLUMNS: [&[&str]; 7] = [
-    &["res_pk", "rtype", "param", "norm", "exact"],
-    &["res_pk", "rtype", "param", "system", "code", "text"],
-    &["res_pk", "rtype", "param", "lo", "hi"],
-    &["res_pk", "rtype", "param", "value"],
+    &["practice", "res_pk", "rtype", "param", "norm", "exact"],
     &[
-        "res_pk", "rtype", "param", "value", "system", "code", "unit",
+        "practice", "res_pk", "rtype", "param", "system", "code", "text",
+    ],
+    &["practice", "res_pk", "rtype", "param", "lo", "hi"],
+    &["practice", "res_pk", "rtype", "param", "value"],
+    &[
+        "practice", "res_pk", "rtype", "param", "value", "system", "code", "unit",
     ],
     &[
+        "practice",
         "res_pk",
         "rtype",
         "param",
@@ -72,7 +78,7 @@ const COLUMNS: [&[&str]; 7] = [
         "target_id",
         "url",
     ],
-    &["res_pk", "rtype", "param", "uri"],
+    &["practice", "res_pk", "rtype", "param", "uri"],
 ];
 
 /// The index table (position in INDEX_TABLES) and the value columns for one value.

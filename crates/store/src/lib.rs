@@ -26,7 +26,7 @@ mod write;
 
 pub use ::access::{self, context};
 pub use ::audit;
-pub use db::{backend, error, time, version};
+pub use db::{backend, error, migrate, time, version};
 
 pub use access::{Access, Role, Scopes, StaffMember};
 pub use audit::{AuditLog, AuditRecord};

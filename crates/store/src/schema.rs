@@ -8,7 +8,9 @@
 //!   key on (practice, rtype, id, version) is the concurrency control: of two writers
 //!   that both read version N, only one can insert N+1.
 //! - `idx_*`: search index rows of current, non-deleted versions, one table per search
-//!   parameter type, replaced on every write. `res_pk` points at `resources.pk`.
+//!   parameter type, replaced on every write. `res_pk` points at `resources.pk`; each row
+//!   carries its resource's `practice`, and every index leads with it, so a search on a
+//!   database of many practices reads only its own practice's rows (migration 2).
 //!   Dates are indexed as inclusive ranges `[lo, hi]` in microseconds since the Unix
 //!   epoch (UTC), which makes FHIR's precision and prefix rules simple comparisons.
 //! - `search_snapshots` / `search_snapshot_rows`: the ordered result of a search that
@@ -20,10 +22,47 @@
 //!   each under the resource that sets it (`source`, `Patient/id` or `Consent/id`).
 //!
 //! Timestamps (`last_updated`, `created`) are microseconds since the Unix epoch.
+//!
+//! The schema is versioned ([`crate::migrate`]): [`COMPONENT`] lists its migrations.
 
-use crate::backend::{Dialect, SqlValue, StoreError, Transaction};
+use crate::backend::{Dialect, SqlValue, Store, StoreError, Transaction};
+use crate::migrate::{self, Component, MigrateError, Migration};
 
-/// Tables and indexes as portable SQL; `{pk}` and `{bool}` are filled in per dialect.
+/// The record store's tables.
+pub const COMPONENT: Component = Component {
+    name: "store",
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "baseline: resources, versions, search index, snapshots, access tags",
+            apply: baseline,
+        },
+        Migration {
+            version: 2,
+            name: "practice in every search index table, leading every index",
+            apply: practice_in_index_tables,
+        },
+    ],
+};
+
+/// Brings the store's and the audit trail's tables up to date (the backends call it
+/// once opened). Fails, naming both versions, on a schema newer than this binary's.
+pub fn migrate_store(store: &dyn Store) -> Result<(), MigrateError> {
+    migrate::migrate(store, &COMPONENT)?;
+    migrate::migrate(store, &audit::schema::COMPONENT)
+}
+
+/// Migration 1: the schema as it was before versions. On a database written before then
+/// (no `schema_migrations` yet) the tables are there already and the statements create
+/// nothing; [`upgrade`] then adds what older releases lacked, once, as part of adopting
+/// the database as version 1.
+fn baseline(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
+    migrate::execute_all(tx, ddl(dialect))?;
+    upgrade(tx, dialect)
+}
+
+/// Tables and indexes as portable SQL (the baseline); `{pk}` and `{bool}` are filled in
+/// per dialect.
 const TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS resources (
         pk {pk},
@@ -101,7 +140,7 @@ const TABLES: &[&str] = &[
         PRIMARY KEY (snapshot_id, pos))",
 ];
 
-/// The index tables, by search parameter type; each has `res_pk, rtype, param` first.
+/// The index tables, by search parameter type; each has `practice, res_pk, rtype, param`.
 pub const INDEX_TABLES: &[&str] = &[
     "idx_string",
     "idx_token",
@@ -112,18 +151,109 @@ pub const INDEX_TABLES: &[&str] = &[
     "idx_uri",
 ];
 
-/// The statements that create the schema (idempotent).
-pub fn ddl(dialect: Dialect) -> Vec<String> {
+/// The baseline's statements (idempotent).
+fn ddl(dialect: Dialect) -> Vec<String> {
     let (pk, boolean) = match dialect {
         Dialect::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER"),
         Dialect::Postgres => ("BIGSERIAL PRIMARY KEY", "BOOLEAN"),
     };
-    let mut statements: Vec<String> = TABLES
+    TABLES
         .iter()
         .map(|s| s.replace("{pk}", pk).replace("{bool}", boolean))
-        .collect();
-    statements.extend(crate::audit::ddl(dialect));
-    statements
+        .collect()
+}
+
+/// An index table: its name, value columns and indexes (name suffix, columns).
+type IndexTableShape = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// Each index table's value columns (after `res_pk, rtype, param`) and its indexes as
+/// (name suffix, columns), as migration 2 leaves them.
+const INDEX_TABLE_SHAPES: [IndexTableShape; 7] = [
+    (
+        "idx_string",
+        "norm TEXT NOT NULL, exact TEXT NOT NULL",
+        &[("lookup", "practice, rtype, param, norm")],
+    ),
+    (
+        "idx_token",
+        "system TEXT, code TEXT, text TEXT",
+        &[("lookup", "practice, rtype, param, code, system")],
+    ),
+    (
+        "idx_date",
+        "lo BIGINT NOT NULL, hi BIGINT NOT NULL",
+        &[("lookup", "practice, rtype, param, lo, hi")],
+    ),
+    (
+        "idx_number",
+        "value DOUBLE PRECISION NOT NULL",
+        &[("lookup", "practice, rtype, param, value")],
+    ),
+    (
+        "idx_quantity",
+        "value DOUBLE PRECISION NOT NULL, system TEXT, code TEXT, unit TEXT",
+        &[("lookup", "practice, rtype, param, value")],
+    ),
+    (
+        "idx_reference",
+        "target_type TEXT, target_id TEXT, url TEXT NOT NULL",
+        &[
+            ("lookup", "practice, rtype, param, target_id, target_type"),
+            ("target", "practice, target_id, target_type"),
+        ],
+    ),
+    (
+        "idx_uri",
+        "uri TEXT NOT NULL",
+        &[("lookup", "practice, rtype, param, uri")],
+    ),
+];
+
+/// Migration 2: every index table gets its resource's `practice`, and every index leads
+/// with it. Each table is rebuilt (new table filled from the old joined to `resources`,
+/// old dropped, new renamed): the same SQL on both backends, no column default left
+/// behind, and on PostgreSQL no dead row per index row as an UPDATE would leave.
+fn practice_in_index_tables(tx: &mut dyn Transaction, _: Dialect) -> Result<(), StoreError> {
+    for (table, values, indexes) in INDEX_TABLE_SHAPES {
+        let value_columns: Vec<&str> = values
+            .split(", ")
+            .map(|c| c.split(' ').next().unwrap_or_default())
+            .collect();
+        let copied = value_columns
+            .iter()
+            .map(|c| format!("x.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        tx.execute(
+            &format!(
+                "CREATE TABLE {table}_new (practice TEXT NOT NULL, res_pk BIGINT NOT NULL, \
+                 rtype TEXT NOT NULL, param TEXT NOT NULL, {values})"
+            ),
+            &[],
+        )?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {table}_new (practice, res_pk, rtype, param, {}) \
+                 SELECT r.practice, x.res_pk, x.rtype, x.param, {copied} \
+                 FROM {table} x JOIN resources r ON r.pk = x.res_pk",
+                value_columns.join(", ")
+            ),
+            &[],
+        )?;
+        tx.execute(&format!("DROP TABLE {table}"), &[])?;
+        tx.execute(&format!("ALTER TABLE {table}_new RENAME TO {table}"), &[])?;
+        for (suffix, columns) in indexes.iter().chain(&[("res", "practice, res_pk")]) {
+            tx.execute(
+                &format!("CREATE INDEX {table}_{suffix} ON {table} ({columns})"),
+                &[],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Columns added since the first schema: (table, column, definition).
@@ -134,21 +264,14 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("search_snapshots", "owner", "TEXT NOT NULL DEFAULT ''"),
 ];
 
-/// Brings a database created by an earlier version up to date (idempotent; run after
-/// [`ddl`] on every start): adds the missing columns and their index, and fills
+/// Brings a database created by a release from before versions up to date (part of the
+/// baseline, idempotent): adds the missing columns and their index, and fills
 /// `patient_id` of existing resources from their reference index rows.
-pub fn upgrade(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
-    if dialect == Dialect::Postgres {
-        // Two servers starting together must not both add the columns.
-        tx.query(
-            "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7306086928151218548)) l",
-            &[],
-        )?;
-    }
+fn upgrade(tx: &mut dyn Transaction, dialect: Dialect) -> Result<(), StoreError> {
     let mut added_patient_id = false;
     let mut added_conf = false;
     for (table, column, definition) in ADDED_COLUMNS {
-        if !has_column(tx, dialect, table, column)? {
+        if !migrate::has_column(tx, dialect, table, column)? {
             tx.execute(
                 &format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"),
                 &[],
@@ -235,23 +358,6 @@ fn backfill_sensitivity(tx: &mut dyn Transaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn has_column(
-    tx: &mut dyn Transaction,
-    dialect: Dialect,
-    table: &str,
-    column: &str,
-) -> Result<bool, StoreError> {
-    let sql = match dialect {
-        Dialect::Sqlite => "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?",
-        Dialect::Postgres => {
-            "SELECT COUNT(*) FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?"
-        }
-    };
-    let rows = tx.query(sql, &[table.into(), column.into()])?;
-    Ok(rows.first().and_then(|r| r[0].as_i64()).unwrap_or(0) > 0)
-}
-
 /// Sets the compartment patient of every existing resource, by the same rule new
 /// writes use ([`crate::access::tags::compartment_patient`]).
 fn backfill_patient_ids(tx: &mut dyn Transaction) -> Result<(), StoreError> {
@@ -293,12 +399,4 @@ fn backfill_patient_ids(tx: &mut dyn Transaction) -> Result<(), StoreError> {
         start = end;
     }
     Ok(())
-}
-
-/// Runs [`upgrade`] in a transaction of `store` (the backends call it once opened).
-pub fn upgrade_store(store: &dyn crate::backend::Store) -> Result<(), StoreError> {
-    let ctx = crate::context::RequestContext::system("schema-upgrade");
-    let mut tx = store.begin(&ctx, crate::backend::TxMode::Write)?;
-    upgrade(tx.as_mut(), store.dialect())?;
-    tx.commit()
 }

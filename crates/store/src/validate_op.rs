@@ -104,12 +104,13 @@ impl Repository {
         let visible = visibility(ctx, "s");
         let sql = format!(
             "SELECT DISTINCT s.rtype, s.id FROM idx_reference x CROSS JOIN resources s \
-             WHERE x.target_type = ? AND x.target_id = ? AND s.pk = x.res_pk \
+             WHERE x.practice = ? AND x.target_type = ? AND x.target_id = ? AND s.pk = x.res_pk \
              AND s.practice = ? AND NOT s.deleted AND NOT (s.rtype = ? AND s.id = ?) AND ({}) \
              ORDER BY s.rtype, s.id",
             visible.sql
         );
         let mut args = vec![
+            ctx.practice.as_str().into(),
             rtype.into(),
             id.into(),
             ctx.practice.as_str().into(),

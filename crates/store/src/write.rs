@@ -477,7 +477,7 @@ impl Writer<'_> {
             ],
         )?;
         self.insert_version(cur.pk, rtype, id, version, method, Some(&text))?;
-        index_rows::replace(&mut *self.tx, cur.pk, rtype, &entries)?;
+        index_rows::replace(&mut *self.tx, &self.ctx.practice, cur.pk, rtype, &entries)?;
         self.replace_flags(rtype, id, &flags)?;
         let kind = if cur.deleted {
             WriteKind::Created
@@ -518,7 +518,7 @@ impl Writer<'_> {
             &[version.into(), self.now.into(), true.into(), cur.pk.into(), self.practice()],
         )?;
         self.insert_version(cur.pk, rtype, id, version, "DELETE", None)?;
-        index_rows::remove(&mut *self.tx, cur.pk)?;
+        index_rows::remove(&mut *self.tx, &self.ctx.practice, cur.pk)?;
         // Its tags stay, so its history stays as hidden as it was; its flags go.
         self.replace_flags(rtype, id, &[])?;
         let deleted = ResourceVersion {
@@ -585,7 +585,7 @@ impl Writer<'_> {
             .zip(&pks)
             .map(|(s, pk)| (*pk, s.new.rtype.as_str(), s.entries.as_slice()))
             .collect();
-        index_rows::insert(&mut *self.tx, &index)?;
+        index_rows::insert(&mut *self.tx, &self.ctx.practice, &index)?;
         // Brand-new resources have no flags yet to replace.
         let mut flag_rows: Vec<Row> = Vec::new();
         for s in &stamped {

@@ -24,6 +24,7 @@ pub mod crud;
 pub mod history;
 pub mod roundtrip;
 pub mod search;
+pub mod upgrade;
 
 /// What a case gets: a repository over a fresh store, and the practice it acts for.
 pub struct Harness {

@@ -126,13 +126,15 @@ fn compartment(ctx: &RequestContext, patient_id: &str) -> Cond {
     let mut args: Vec<SqlValue> = vec![
         ctx.practice.as_str().into(),
         patient_id.into(),
+        ctx.practice.as_str().into(),
         patient_id.into(),
     ];
     args.extend(links.iter().map(|l| SqlValue::from(l.as_str())));
     Cond::new(
         format!(
             "(SELECT pk AS res_pk FROM resources WHERE practice = ? AND rtype = 'Patient' AND id = ? \
-             UNION SELECT x.res_pk FROM idx_reference x WHERE x.target_id = ? AND x.target_type = 'Patient' \
+             UNION SELECT x.res_pk FROM idx_reference x \
+             WHERE x.practice = ? AND x.target_id = ? AND x.target_type = 'Patient' \
              AND x.rtype || ':' || x.param IN ({})) d_r CROSS JOIN resources r",
             placeholders(links.len())
         ),

@@ -2,11 +2,12 @@
 //! [`Filter`] on `resources` rows.
 //!
 //! Most parameters are lookups in an index table. One of a search's lookups drives it
-//! (`FROM (SELECT res_pk FROM idx_x WHERE rtype = ? AND param = ? AND ...) d CROSS JOIN
-//! resources r`): the (rtype, param, value) index finds the few matching rows and the
-//! resources are fetched by primary key, however large the table. The others are
-//! checked per resource with `EXISTS (... WHERE res_pk = r.pk ...)` on the `res_pk`
-//! index. (Left to itself, SQLite without statistics prefers scanning every resource of
+//! (`FROM (SELECT res_pk FROM idx_x WHERE practice = ? AND rtype = ? AND param = ? AND
+//! ...) d CROSS JOIN resources r`): the (practice, rtype, param, value) index finds the
+//! few matching rows of the searching practice and the resources are fetched by primary
+//! key, however large the table. The others are checked per resource with `EXISTS (...
+//! WHERE practice = r.practice AND res_pk = r.pk ...)` on the (practice, res_pk) index.
+//! Every lookup names the practice, so a search never reads another practice's rows. (Left to itself, SQLite without statistics prefers scanning every resource of
 //! the type on the (practice, rtype) index, which is what this avoids.)
 
 pub(crate) use super::sql::Filter;
@@ -88,7 +89,7 @@ pub(crate) fn compile(
             _ => return invalid(format!("{name}:missing must be true or false")),
         };
         return Ok(Some(index_lookup(
-            scope.rtype,
+            scope,
             alias,
             table,
             name,
@@ -133,13 +134,7 @@ pub(crate) fn compile(
         conds.push(Some(c));
     }
     Ok(Some(index_lookup(
-        scope.rtype,
-        alias,
-        table,
-        name,
-        conds,
-        negate,
-        rank,
+        scope, alias, table, name, conds, negate, rank,
     )))
 }
 
@@ -191,7 +186,7 @@ pub(crate) fn table_for(def: &SearchParamDef) -> Result<&'static str> {
 /// Resources with index rows of `param` meeting any of `value_conds` (a `None` meets
 /// every row: the parameter has a value at all); with `negated`, those without.
 fn index_lookup(
-    rtype: Option<&str>,
+    scope: &Scope,
     alias: &str,
     table: &str,
     param: &str,
@@ -203,8 +198,9 @@ fn index_lookup(
     let mut parts = Vec::with_capacity(value_conds.len());
     let mut args = Vec::new();
     for vc in &value_conds {
-        let mut sql = format!("SELECT res_pk FROM {table} WHERE ");
-        if let Some(t) = rtype {
+        let mut sql = format!("SELECT res_pk FROM {table} WHERE practice = ? AND ");
+        args.push(SqlValue::from(scope.practice));
+        if let Some(t) = scope.rtype {
             sql.push_str("rtype = ? AND ");
             args.push(SqlValue::from(t));
         }
@@ -218,10 +214,10 @@ fn index_lookup(
     }
     let driver = Cond::new(parts.join(" UNION "), args);
     // The checking form: this resource's rows only (no rtype, so the planner takes the
-    // res_pk index rather than scanning the parameter's rows).
+    // (practice, res_pk) index rather than scanning the parameter's rows).
     let values: Vec<Cond> = value_conds.into_iter().flatten().collect();
     let mut check = Cond::new(
-        format!("i.res_pk = {alias}.pk AND i.param = ?"),
+        format!("i.practice = {alias}.practice AND i.res_pk = {alias}.pk AND i.param = ?"),
         vec![param.into()],
     );
     if !values.is_empty() {
@@ -601,7 +597,7 @@ fn chained(
             from.args,
         );
         ids.args.extend(filter.args);
-        let mut args: Vec<SqlValue> = Vec::new();
+        let mut args: Vec<SqlValue> = vec![scope.practice.into()];
         if let Some(rt) = scope.rtype {
             args.push(rt.into());
         }
@@ -614,7 +610,7 @@ fn chained(
         };
         drivers.push(Cond::new(
             format!(
-                "SELECT x.res_pk FROM idx_reference x WHERE {by_type}x.param = ? AND x.target_type = ? AND x.target_id IN ({})",
+                "SELECT x.res_pk FROM idx_reference x WHERE x.practice = ? AND {by_type}x.param = ? AND x.target_type = ? AND x.target_id IN ({})",
                 ids.sql
             ),
             args,
@@ -623,7 +619,8 @@ fn chained(
         args.extend(ids.args);
         checks.push(Cond::new(
             format!(
-                "EXISTS (SELECT 1 FROM idx_reference x WHERE x.res_pk = {alias}.pk AND x.param = ? \
+                "EXISTS (SELECT 1 FROM idx_reference x WHERE x.practice = {alias}.practice \
+                 AND x.res_pk = {alias}.pk AND x.param = ? \
                  AND x.target_type = ? AND x.target_id IN ({}))",
                 ids.sql
             ),

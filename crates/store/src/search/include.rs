@@ -81,11 +81,12 @@ fn forward_chunk(
     let mut sql = format!(
         "SELECT t.pk, t.rtype, t.id, v.body FROM idx_reference x CROSS JOIN resources t \
          CROSS JOIN resource_versions v \
-         WHERE x.res_pk IN ({}) AND t.practice = ? AND t.rtype = x.target_type AND t.id = x.target_id \
+         WHERE x.practice = ? AND x.res_pk IN ({}) AND t.practice = ? AND t.rtype = x.target_type AND t.id = x.target_id \
          AND NOT t.deleted AND t.practice = v.practice AND v.rtype = t.rtype AND v.id = t.id AND v.version = t.version",
         placeholders(src.len())
     );
-    let mut args: Vec<SqlValue> = src.iter().map(|f| SqlValue::Int(f.pk)).collect();
+    let mut args: Vec<SqlValue> = vec![ctx.practice.as_str().into()];
+    args.extend(src.iter().map(|f| SqlValue::Int(f.pk)));
     args.push(ctx.practice.as_str().into());
     let visible = visibility(ctx, "t");
     sql.push_str(&format!(" AND ({})", visible.sql));
@@ -144,11 +145,13 @@ fn reverse_chunk(
     let mut sql = format!(
         "SELECT s.pk, s.rtype, s.id, v.body FROM idx_reference x CROSS JOIN resources s \
          CROSS JOIN resource_versions v \
-         WHERE x.target_id IN ({}) AND x.target_type = ? AND s.pk = x.res_pk AND s.practice = ? \
+         WHERE x.practice = ? AND x.target_id IN ({}) AND x.target_type = ? \
+         AND s.pk = x.res_pk AND s.practice = ? \
          AND NOT s.deleted AND s.practice = v.practice AND v.rtype = s.rtype AND v.id = s.id AND v.version = s.version",
         placeholders(ids.len())
     );
-    let mut args = ids;
+    let mut args = vec![SqlValue::from(ctx.practice.as_str())];
+    args.extend(ids);
     args.extend([SqlValue::from(target_type), ctx.practice.as_str().into()]);
     let visible = visibility(ctx, "s");
     sql.push_str(&format!(" AND ({})", visible.sql));

@@ -256,6 +256,8 @@ impl Repository {
             );
         }
         drop(tx);
+        let now = crate::time::now_micros();
+        let clean = self.snapshot_cleanup_due(&ctx.practice, now);
         let mut tx = self.store.begin(ctx, TxMode::Disposable)?;
         let snap = page::create_snapshot(
             tx.as_mut(),
@@ -264,6 +266,8 @@ impl Repository {
             &origin.stored_query,
             self.config.max_snapshot,
             self.config.snapshot_ttl_secs,
+            now,
+            clean,
         )?;
         let matches = page::load_snapshot_page(tx.as_mut(), ctx, &snap.id, 0, q.count)?;
         let included = include::resolve(tx.as_mut(), ctx, q, &matches)?;

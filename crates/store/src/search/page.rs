@@ -85,8 +85,9 @@ pub(crate) struct Snapshot {
     pub query: String,
 }
 
-/// Stores the ordered matches of `sel` (at most `max_rows`) as a new snapshot, and
-/// removes this practice's expired ones.
+/// Stores the ordered matches of `sel` (at most `max_rows`) as a new snapshot made at
+/// `now`, and with `clean` removes this practice's expired ones.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn create_snapshot(
     tx: &mut dyn Transaction,
     ctx: &RequestContext,
@@ -94,21 +95,24 @@ pub(crate) fn create_snapshot(
     query: &str,
     max_rows: usize,
     ttl_secs: i64,
+    now: i64,
+    clean: bool,
 ) -> FhirResult<Snapshot> {
-    let now = crate::time::now_micros();
-    let expired = [
-        SqlValue::from(ctx.practice.as_str()),
-        SqlValue::Int(now - ttl_secs * 1_000_000),
-    ];
-    tx.execute(
-        "DELETE FROM search_snapshot_rows WHERE snapshot_id IN \
-         (SELECT id FROM search_snapshots WHERE practice = ? AND created < ?)",
-        &expired,
-    )?;
-    tx.execute(
-        "DELETE FROM search_snapshots WHERE practice = ? AND created < ?",
-        &expired,
-    )?;
+    if clean {
+        let expired = [
+            SqlValue::from(ctx.practice.as_str()),
+            SqlValue::Int(now - ttl_secs * 1_000_000),
+        ];
+        tx.execute(
+            "DELETE FROM search_snapshot_rows WHERE snapshot_id IN \
+             (SELECT id FROM search_snapshots WHERE practice = ? AND created < ?)",
+            &expired,
+        )?;
+        tx.execute(
+            "DELETE FROM search_snapshots WHERE practice = ? AND created < ?",
+            &expired,
+        )?;
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let (sql, args) = sel.snapshot_insert(&id, max_rows);
     let rows = tx.execute(&sql, &args)? as i64;

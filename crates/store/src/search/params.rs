@@ -297,9 +297,10 @@ fn parse_sort(rtype: Option<&str>, value: &str) -> FhirResult<Cond> {
                 };
                 // Ascending sorts by a resource's smallest value, descending by its largest.
                 let agg = if desc { "MAX" } else { "MIN" };
-                // By res_pk alone, so the planner uses the res_pk index.
+                // By the resource alone, so the planner uses the (practice, res_pk) index.
                 let sub = format!(
-                    "(SELECT {agg}(s.{column}) FROM {table} s WHERE s.res_pk = r.pk AND s.param = ?)"
+                    "(SELECT {agg}(s.{column}) FROM {table} s \
+                     WHERE s.practice = r.practice AND s.res_pk = r.pk AND s.param = ?)"
                 );
                 terms.push(format!("{sub} IS NULL, {sub} {dir}"));
                 args.extend([SqlValue::from(name), SqlValue::from(name)]);
@@ -504,11 +505,15 @@ mod plan_shape {
         );
         let filter = &q.selection.filter.sql;
         assert!(
-            filter.contains("EXISTS (SELECT 1 FROM idx_token i WHERE i.res_pk = r.pk"),
+            filter.contains(
+                "EXISTS (SELECT 1 FROM idx_token i WHERE i.practice = r.practice AND i.res_pk = r.pk"
+            ),
             "{filter}"
         );
         assert!(
-            filter.contains("EXISTS (SELECT 1 FROM idx_date i WHERE i.res_pk = r.pk"),
+            filter.contains(
+                "EXISTS (SELECT 1 FROM idx_date i WHERE i.practice = r.practice AND i.res_pk = r.pk"
+            ),
             "{filter}"
         );
         let (sql, args) = q.selection.page_query(21);

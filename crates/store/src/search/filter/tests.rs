@@ -77,7 +77,17 @@ fn placeholders_match_values() {
 fn tokens() {
     let cond = c("code", "http://loinc.org|1234-5");
     assert!(cond.sql.contains("code = ? AND system = ?"));
-    assert_eq!(&cond.args[2..], &[text("1234-5"), text("http://loinc.org")]);
+    assert!(
+        cond.sql
+            .starts_with("SELECT res_pk FROM idx_token WHERE practice = ? AND rtype = ?"),
+        "the lookup leads with the practice, as the index does: {}",
+        cond.sql
+    );
+    assert_eq!(
+        &cond.args[..3],
+        &[text("A1"), text("Observation"), text("code")]
+    );
+    assert_eq!(&cond.args[3..], &[text("1234-5"), text("http://loinc.org")]);
     assert!(c("code", "|x").sql.contains("system IS NULL"));
     assert_eq!(c("code", "sys|").args.last(), Some(&text("sys")));
     assert!(check("code:not", "x").1, "resources without the code");
@@ -89,7 +99,10 @@ fn tokens() {
         "each value can use the index"
     );
     assert!(
-        check("code", "a,b").0.sql.contains("i.res_pk = r.pk"),
+        check("code", "a,b")
+            .0
+            .sql
+            .contains("i.practice = r.practice AND i.res_pk = r.pk"),
         "checks one resource's rows"
     );
     assert_eq!(
@@ -106,11 +119,11 @@ fn strings_are_normalized_prefixes() {
         ..scope()
     };
     let cond = driver(compile(&s, "r", "name", "Jösé").unwrap().unwrap());
-    assert_eq!(&cond.args[2..4], &[text("jose"), text("josf")]);
+    assert_eq!(&cond.args[3..5], &[text("jose"), text("josf")]);
     let exact = driver(compile(&s, "r", "name:exact", "Jösé").unwrap().unwrap());
-    assert_eq!(exact.args[2], text("Jösé"));
+    assert_eq!(exact.args[3], text("Jösé"));
     let contains = driver(compile(&s, "r", "name:contains", "ös").unwrap().unwrap());
-    assert_eq!(contains.args[2], text("%os%"));
+    assert_eq!(contains.args[3], text("%os%"));
 }
 
 #[test]
@@ -128,10 +141,10 @@ fn numbers_carry_their_precision() {
 #[test]
 fn references() {
     let local = c("subject", "http://x/fhir/Patient/7/_history/2");
-    assert_eq!(&local.args[2..], &[text("7"), text("Patient")]);
-    assert_eq!(c("subject", "7").args[2..], [text("7")]);
+    assert_eq!(&local.args[3..], &[text("7"), text("Patient")]);
+    assert_eq!(c("subject", "7").args[3..], [text("7")]);
     assert_eq!(
-        c("subject:Patient", "7").args[2..],
+        c("subject:Patient", "7").args[3..],
         [text("7"), text("Patient")]
     );
     assert!(
@@ -202,7 +215,7 @@ fn uri_above_lists_ancestors() {
             .unwrap(),
     );
     assert_eq!(
-        &cond.args[2..],
+        &cond.args[3..],
         &[text("http://a"), text("http://a/b"), text("http://a/b/c")]
     );
 }
