@@ -4,7 +4,7 @@
 use crate::conventions::FLAG_CATEGORY_SYSTEM;
 use crate::fetch;
 use crate::form::FieldErrors;
-use crate::problems::ChangeError;
+use crate::problems::{ChangeError, ChangeField};
 use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use store::{Repository, RequestContext};
@@ -27,39 +27,35 @@ pub const MAX_TEXT: usize = 200;
 pub struct NewAlert {
     pub category: String,
     pub text: String,
-    /// Optional end date (`2026-03-12`).
-    pub ends: String,
+    /// Optional end date.
+    pub ends: Option<NaiveDate>,
 }
 
 /// Checks an alert: known category, some words (not too many), an end date (if any)
-/// that is a real date from today on.
+/// from today on.
 pub fn check(
     alert: &NewAlert,
-) -> Result<(&'static str, &'static str, Option<NaiveDate>), FieldErrors> {
+) -> Result<(&'static str, &'static str, Option<NaiveDate>), FieldErrors<ChangeField>> {
     let mut errors = FieldErrors::new();
     let category = CATEGORIES.iter().find(|(c, _)| *c == alert.category.trim());
     if category.is_none() {
-        errors.add("category", "Choose what kind of alert this is");
+        errors.add(
+            ChangeField::AlertCategory,
+            "Choose what kind of alert this is",
+        );
     }
     let text = alert.text.trim();
     if text.is_empty() {
-        errors.add("text", "Enter the alert");
+        errors.add(ChangeField::AlertText, "Enter the alert");
     } else if text.chars().count() > MAX_TEXT {
         errors.add(
-            "text",
+            ChangeField::AlertText,
             format!("The alert must be {MAX_TEXT} characters or fewer"),
         );
     }
-    let mut ends = None;
-    let end_text = alert.ends.trim();
-    if !end_text.is_empty() {
-        match NaiveDate::parse_from_str(end_text, "%Y-%m-%d") {
-            Err(_) => errors.add("ends", "The end date must be a real date, like 2026-03-12"),
-            Ok(d) if d < Utc::now().date_naive() => {
-                errors.add("ends", "The end date cannot be in the past")
-            }
-            Ok(d) => ends = Some(d),
-        }
+    let ends = alert.ends;
+    if ends.is_some_and(|d| d < Utc::now().date_naive()) {
+        errors.add(ChangeField::AlertEnds, "The end date cannot be in the past");
     }
     match (errors.is_empty(), category) {
         (true, Some((code, display))) => Ok((code, display, ends)),

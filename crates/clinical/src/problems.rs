@@ -314,11 +314,34 @@ fn linked_entry(reference: String, r: &Value) -> LinkedEntry {
     }
 }
 
+/// The parts of a problem or alert change a user fills in. Problems with the input name
+/// these; the web layer maps them to its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeField {
+    /// The problem's SNOMED CT concept.
+    Code,
+    /// When the problem (or this episode of it) started.
+    Onset,
+    /// When the problem became past.
+    Ended,
+    /// The entry to link to a problem.
+    Entry,
+    AlertCategory,
+    AlertText,
+    AlertEnds,
+}
+
+impl std::fmt::Display for ChangeField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
 /// Why a change to a problem (or an alert) was not made.
 #[derive(Debug)]
 pub enum ChangeError {
     /// What the user entered is wrong: nothing was written.
-    Invalid(FieldErrors),
+    Invalid(FieldErrors<ChangeField>),
     /// Someone else changed the record since it was read (`If-Match` failed).
     Conflict,
     Store(FhirError),
@@ -334,52 +357,67 @@ impl From<FhirError> for ChangeError {
     }
 }
 
-impl From<FieldErrors> for ChangeError {
-    fn from(e: FieldErrors) -> Self {
+impl From<FieldErrors<ChangeField>> for ChangeError {
+    fn from(e: FieldErrors<ChangeField>) -> Self {
         ChangeError::Invalid(e)
     }
 }
 
-/// A new problem as entered: the SNOMED CT code (already checked against the
-/// terminology by the caller, who knows the term), onset date, significance.
+/// A new problem, typed: the SNOMED CT code (already checked against the terminology
+/// by the caller, who knows the term), onset date, significance.
 #[derive(Debug, Clone, Default)]
 pub struct NewProblem {
     pub code: String,
     /// The concept's preferred term; empty if the code is unknown.
     pub term: String,
-    pub onset: String,
+    pub onset: Option<NaiveDate>,
     pub major: bool,
 }
 
-/// Checks a date field: a real date, not in the future. Returns it when valid.
+/// Checks a date: there when `required`, not in the future. `what` names it in
+/// messages ("onset date"). Returns it when it passes.
 pub fn checked_date(
-    errors: &mut FieldErrors,
-    field: &str,
+    errors: &mut FieldErrors<ChangeField>,
+    field: ChangeField,
     what: &str,
-    text: &str,
+    date: Option<NaiveDate>,
     required: bool,
 ) -> Option<NaiveDate> {
-    let text = text.trim();
-    if text.is_empty() {
-        if required {
+    match date {
+        None if required => {
             errors.add(field, format!("Enter the {what}"));
-        }
-        return None;
-    }
-    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        Err(_) => {
-            errors.add(
-                field,
-                format!("The {what} must be a real date, like 2024-03-12"),
-            );
             None
         }
-        Ok(d) if d > Utc::now().date_naive() => {
+        Some(d) if d > Utc::now().date_naive() => {
             errors.add(field, format!("The {what} cannot be in the future"));
             None
         }
-        Ok(d) => Some(d),
+        date => date,
     }
+}
+
+/// The problems with a new problem as entered; empty means it can be added.
+pub fn check_problem(new: &NewProblem) -> FieldErrors<ChangeField> {
+    let mut errors = FieldErrors::new();
+    if new.code.trim().is_empty() {
+        errors.add(
+            ChangeField::Code,
+            "Choose the problem from the list of SNOMED CT terms",
+        );
+    } else if new.term.is_empty() {
+        errors.add(
+            ChangeField::Code,
+            "That is not a SNOMED CT concept OpenGP knows: choose the problem from the list",
+        );
+    }
+    checked_date(
+        &mut errors,
+        ChangeField::Onset,
+        "onset date",
+        new.onset,
+        false,
+    );
+    errors
 }
 
 /// Adds a problem to the list; returns its id.
@@ -390,19 +428,7 @@ pub fn add_problem(
     new: &NewProblem,
     author: Option<&str>,
 ) -> Result<String, ChangeError> {
-    let mut errors = FieldErrors::new();
-    if new.code.trim().is_empty() {
-        errors.add(
-            "code",
-            "Choose the problem from the list of SNOMED CT terms",
-        );
-    } else if new.term.is_empty() {
-        errors.add(
-            "code",
-            "That is not a SNOMED CT concept OpenGP knows: choose the problem from the list",
-        );
-    }
-    let onset = checked_date(&mut errors, "onset", "onset date", &new.onset, false);
+    let errors = check_problem(new);
     if !errors.is_empty() {
         return Err(errors.into());
     }
@@ -419,7 +445,7 @@ pub fn add_problem(
         "subject": {"reference": format!("Patient/{patient_id}")},
         "recordedDate": Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
     });
-    if let Some(onset) = onset {
+    if let Some(onset) = new.onset {
         condition["onsetDateTime"] = json!(onset.format("%Y-%m-%d").to_string());
     }
     if let Some(author) = author {
@@ -429,26 +455,29 @@ pub fn add_problem(
     Ok(written.resource.id)
 }
 
-/// Makes a problem active again, or past from `ended` (a date, required for past).
+/// Makes a problem active again, or past from `ended` (required for past).
 pub fn set_status(
     repo: &Repository,
     ctx: &RequestContext,
     problem_id: &str,
     version: i64,
     active: bool,
-    ended: &str,
+    ended: Option<NaiveDate>,
 ) -> Result<(), ChangeError> {
     let (mut c, _) = fetch::read(repo, ctx, "Condition", problem_id)?;
     let mut errors = FieldErrors::new();
     let end = if active {
         None
     } else {
-        checked_date(&mut errors, "ended", "end date", ended, true)
+        checked_date(&mut errors, ChangeField::Ended, "end date", ended, true)
     };
     if let (Some(end), Some(onset)) = (end, c["onsetDateTime"].as_str().and_then(parse_date))
         && end < onset
     {
-        errors.add("ended", "The end date cannot be before the problem started");
+        errors.add(
+            ChangeField::Ended,
+            "The end date cannot be before the problem started",
+        );
     }
     if !errors.is_empty() {
         return Err(errors.into());
@@ -492,13 +521,13 @@ pub fn new_episode(
     repo: &Repository,
     ctx: &RequestContext,
     problem_id: &str,
-    onset: &str,
+    onset: Option<NaiveDate>,
     author: Option<&str>,
 ) -> Result<String, ChangeError> {
     let mut errors = FieldErrors::new();
     let onset = checked_date(
         &mut errors,
-        "onset",
+        ChangeField::Onset,
         "date this episode started",
         onset,
         true,
@@ -550,7 +579,7 @@ pub fn link_entry(
 ) -> Result<(), ChangeError> {
     let invalid = |message: &str| {
         let mut errors = FieldErrors::new();
-        errors.add("entry", message);
+        errors.add(ChangeField::Entry, message);
         ChangeError::Invalid(errors)
     };
     let Some((rtype, id)) = reference_parts(entry_ref.trim()) else {

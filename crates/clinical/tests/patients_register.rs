@@ -2,48 +2,60 @@
 
 mod patients_support;
 
+use chrono::NaiveDate;
+use clinical::conventions::RegistrationType;
 use clinical::patients::contact;
 use clinical::patients::duplicates::{Likeness, duplicates};
-use clinical::patients::form::{ContactMethod, RegistrationForm, validate};
+use clinical::patients::form::{
+    Address, ContactMethod, NewPatient, PatientField, Telecom, validate,
+};
 use clinical::patients::practice;
 use clinical::patients::register::{register, transaction};
-use clinical::patients::trace::{TraceOutcome, trace};
+use clinical::patients::trace::{TraceOutcome, TraceQuery, trace};
+use fhir::uk::{Gender, NhsNumber, Verification};
 use patients_support::*;
 use pds::{Pds, PdsError, PdsPatient, SearchQuery};
 use serde_json::{Value, json};
 use std::sync::Mutex;
 use store::Role;
 
-/// A form a receptionist would complete for a new permanent patient.
-fn good_form() -> RegistrationForm {
-    RegistrationForm {
-        title: "Ms".into(),
-        given: "Ada".into(),
-        family: "Lovelace".into(),
-        gender: "female".into(),
-        birth_day: "10".into(),
-        birth_month: "12".into(),
-        birth_year: "1985".into(),
-        nhs_number: "943 476 5919".into(),
-        nhs_verification: "02".into(),
-        address_line1: "12 Otley Road".into(),
-        town: "Leeds".into(),
-        postcode: "ls6 2aa".into(),
-        mobile: "07700 900123".into(),
-        email: "ada@example.com".into(),
-        preferred_contact: "sms".into(),
-        registration_type: "R".into(),
-        registration_date: "2026-05-01".into(),
-        usual_gp: GP_ID.into(),
-        named_gp: GP_ID.into(),
-        ..RegistrationForm::default()
+/// What a receptionist would enter for a new permanent patient.
+fn good_form() -> NewPatient {
+    NewPatient {
+        title: Some("Ms".into()),
+        given: vec!["Ada".into()],
+        family: Some("Lovelace".into()),
+        gender: Some(Gender::Female),
+        birth_date: Some(date(1985, 12, 10)),
+        nhs_number: Some(NhsNumber::parse("943 476 5919").unwrap()),
+        nhs_verification: Verification::from_code("02"),
+        address: Address {
+            lines: vec!["12 Otley Road".into()],
+            town: Some("Leeds".into()),
+            postcode: Some("LS6 2AA".into()),
+        },
+        telecom: Telecom {
+            mobile: Some("07700900123".into()),
+            home_phone: None,
+            email: Some("ada@example.com".into()),
+        },
+        preferred_contact: Some(ContactMethod::Sms),
+        registration_type: Some(RegistrationType::Permanent),
+        registration_date: Some(date(2026, 5, 1)),
+        usual_gp: Some(GP_ID.into()),
+        named_gp: Some(GP_ID.into()),
+        ..NewPatient::default()
     }
 }
 
-fn error_of(form: &RegistrationForm, field: &str) -> String {
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn error_of(form: &NewPatient, field: PatientField) -> String {
     let errors = validate(form, today()).expect_err("the form is refused");
     errors
-        .get(field)
+        .get(&field)
         .unwrap_or_else(|| panic!("no error on {field}: {errors}"))
         .to_string()
 }
@@ -51,59 +63,53 @@ fn error_of(form: &RegistrationForm, field: &str) -> String {
 #[test]
 fn bad_fields_get_messages_saying_what_to_fix() {
     let mut form = good_form();
-    form.birth_day = "31".into();
-    form.birth_month = "2".into();
-    form.birth_year = "2020".into();
+    form.birth_date = None;
     assert_eq!(
-        error_of(&form, "birth_date"),
-        "31/02/2020 is not a real date"
+        error_of(&form, PatientField::BirthDate),
+        "Enter the date of birth"
     );
-
-    form.birth_year = "2027".into();
-    form.birth_month = "1".into();
+    form.birth_date = Some(date(2027, 1, 31));
     assert_eq!(
-        error_of(&form, "birth_date"),
+        error_of(&form, PatientField::BirthDate),
         "Date of birth must be today or in the past"
     );
-    form.birth_year = "1850".into();
+    form.birth_date = Some(date(1850, 1, 31));
     assert_eq!(
-        error_of(&form, "birth_date"),
+        error_of(&form, PatientField::BirthDate),
         "Date of birth must be within the last 130 years"
     );
 
     let mut form = good_form();
-    form.nhs_number = "943 476 5918".into();
-    assert!(error_of(&form, "nhs_number").starts_with("This is not a valid NHS number"));
-    form.nhs_number = "12345".into();
-    assert!(error_of(&form, "nhs_number").starts_with("Enter the NHS number as 10 digits"));
-
-    let mut form = good_form();
-    form.postcode = "LS6".into();
-    assert_eq!(
-        error_of(&form, "postcode"),
-        "Enter a real postcode, like LS6 1AB"
+    form.address.postcode = None;
+    form.preferred_contact = Some(ContactMethod::Letter);
+    assert!(
+        error_of(&form, PatientField::PreferredContact).starts_with("Add the address and postcode")
     );
-    form.postcode = String::new();
-    form.preferred_contact = "letter".into();
-    assert!(error_of(&form, "preferred_contact").starts_with("Add the address and postcode"));
 
     let mut form = good_form();
-    form.email = "ada@".into();
-    form.mobile = "12345".into();
-    form.given = " ".into();
+    form.given = vec![" ".into()];
+    form.gender = None;
+    form.registration_type = None;
     let errors = validate(&form, today()).unwrap_err();
-    assert!(errors.get("email").is_some() && errors.get("mobile").is_some());
-    assert_eq!(errors.get("given"), Some("Enter the patient's first name"));
+    assert_eq!(
+        errors.get(&PatientField::Given),
+        Some("Enter the patient's first name")
+    );
+    assert_eq!(
+        errors.get(&PatientField::Gender),
+        Some("Select the patient's gender")
+    );
+    assert!(errors.get(&PatientField::RegistrationType).is_some());
 
     let mut form = good_form();
-    form.registration_date = "2026-05-03".into();
+    form.registration_date = Some(date(2026, 5, 3));
     assert_eq!(
-        error_of(&form, "registration_date"),
+        error_of(&form, PatientField::RegistrationDate),
         "Registration date cannot be more than 1 day in the future"
     );
-    form.registration_date = "01/01/1980".into();
+    form.registration_date = Some(date(1980, 1, 1));
     assert_eq!(
-        error_of(&form, "registration_date"),
+        error_of(&form, PatientField::RegistrationDate),
         "Registration date must be on or after the date of birth"
     );
 }
@@ -111,21 +117,26 @@ fn bad_fields_get_messages_saying_what_to_fix() {
 #[test]
 fn verification_status_must_fit_the_trace() {
     let mut form = good_form();
-    form.nhs_verification = "01".into();
-    assert!(error_of(&form, "nhs_verification").contains("needs a PDS trace"));
+    form.nhs_verification = Verification::from_code("01");
+    assert!(error_of(&form, PatientField::NhsVerification).contains("needs a PDS trace"));
     form.pds_traced = true;
     assert!(validate(&form, today()).is_ok());
 
     // A temporary resident needs no number; a permanent one needs one or a trace.
     let mut form = good_form();
-    form.nhs_number = String::new();
-    form.nhs_verification = "07".into();
-    form.registration_type = "T".into();
+    form.nhs_number = None;
+    form.nhs_verification = Verification::from_code("07");
+    form.registration_type = Some(RegistrationType::Temporary);
     assert!(validate(&form, today()).is_ok());
-    form.registration_type = "R".into();
-    assert!(error_of(&form, "nhs_verification").contains("choose 03 Trace required"));
-    form.nhs_verification = "02".into();
-    assert!(error_of(&form, "nhs_verification").contains("needs an NHS number"));
+    form.registration_type = Some(RegistrationType::Permanent);
+    assert!(error_of(&form, PatientField::NhsVerification).contains("choose 03 Trace required"));
+    form.nhs_verification = Verification::from_code("02");
+    assert!(error_of(&form, PatientField::NhsVerification).contains("needs an NHS number"));
+    form.nhs_verification = None;
+    assert_eq!(
+        error_of(&form, PatientField::NhsVerification),
+        "Select the NHS number status"
+    );
 }
 
 #[test]
@@ -260,10 +271,10 @@ fn duplicates_are_found_before_creating() {
     );
 
     let mut other = good_form();
-    other.nhs_number = String::new();
-    other.nhs_verification = "03".into();
-    other.family = "Babbage".into();
-    other.postcode = "LS1 1AA".into();
+    other.nhs_number = None;
+    other.nhs_verification = Verification::from_code("03");
+    other.family = Some("Babbage".into());
+    other.address.postcode = Some("LS1 1AA".into());
     let valid = validate(&other, today()).unwrap();
     assert!(duplicates(&repo, &ctx, &valid, today()).unwrap().is_empty());
 }
@@ -351,18 +362,27 @@ fn pds_patient(nhs: &str, family: &str, given: &str, birth: &str, sensitive: boo
     p
 }
 
-fn blank_contact(mut form: RegistrationForm) -> RegistrationForm {
-    form.address_line1.clear();
-    form.town.clear();
-    form.postcode.clear();
-    form.mobile.clear();
-    form.email.clear();
-    form.preferred_contact.clear();
+fn blank_contact(mut form: NewPatient) -> NewPatient {
+    form.address = Address::default();
+    form.telecom = Telecom::default();
+    form.preferred_contact = None;
     form
 }
 
+/// Who the registration form would trace.
+fn query(form: &NewPatient) -> TraceQuery {
+    TraceQuery {
+        nhs_number: form.nhs_number.clone(),
+        family: form.family.clone(),
+        given: form.given.clone(),
+        birth_date: form.birth_date,
+        gender: form.gender,
+        postcode: form.address.postcode.clone(),
+    }
+}
+
 #[test]
-fn a_confirmed_number_is_verified_and_fills_the_form() {
+fn a_confirmed_number_is_verified_with_what_pds_holds() {
     let pds = FakePds::with(vec![pds_patient(
         "9434765919",
         "Lovelace",
@@ -371,31 +391,37 @@ fn a_confirmed_number_is_verified_and_fills_the_form() {
         false,
     )]);
     let form = blank_contact(good_form());
-    let outcome = trace(&pds, &form);
-    let TraceOutcome::Verified { .. } = &outcome else {
+    let outcome = trace(&pds, &query(&form));
+    let TraceOutcome::Verified(found) = &outcome else {
         panic!("{outcome:?}")
     };
-    let next = outcome.apply(&form);
-    assert_eq!(next.nhs_verification, "01");
-    assert!(next.pds_traced && !next.sensitive);
-    assert_eq!(next.title, "Mrs");
-    assert_eq!(next.postcode, "LS1 6AE");
-    assert_eq!(next.address_line2, "Boar Lane");
-    assert_eq!(next.home_phone, "01632960587");
+    assert_eq!(outcome.verification_status(), Some("01"));
+    assert!(!found.sensitive);
+    assert_eq!(found.nhs_number.digits(), "9434765919");
+    assert_eq!(found.title.as_deref(), Some("Mrs"));
+    let address = found.address.as_ref().expect("the home address");
+    assert_eq!(address.postcode.as_deref(), Some("LS1 6AE"));
+    assert_eq!(address.lines, ["1 Trevelyan Square", "Boar Lane"]);
+    assert_eq!(found.telecom.home_phone.as_deref(), Some("01632960587"));
+    let traced = NewPatient {
+        nhs_verification: Verification::from_code("01"),
+        pds_traced: true,
+        ..form.clone()
+    };
     assert!(
-        validate(&next, today()).is_ok(),
-        "a traced form can be registered"
+        validate(&traced, today()).is_ok(),
+        "a traced patient can be registered"
     );
 
     // Different details on PDS: status 05, and what differs.
     let mut wrong = form.clone();
-    wrong.birth_year = "1986".into();
-    let outcome = trace(&pds, &wrong);
+    wrong.birth_date = Some(date(1986, 12, 10));
+    let outcome = trace(&pds, &query(&wrong));
     let TraceOutcome::Mismatch { differences } = &outcome else {
         panic!("{outcome:?}")
     };
     assert_eq!(differences, &["Date of birth on PDS is 10-Dec-1985"]);
-    assert_eq!(outcome.apply(&wrong).nhs_verification, "05");
+    assert_eq!(outcome.verification_status(), Some("05"));
 }
 
 #[test]
@@ -408,15 +434,22 @@ fn a_sensitive_patient_keeps_their_address_off_the_record() {
         true,
     )]);
     let form = blank_contact(good_form());
-    let next = trace(&pds, &form).apply(&form);
-    assert_eq!(next.nhs_verification, "01");
-    assert!(next.sensitive);
-    assert!(next.postcode.is_empty() && next.home_phone.is_empty());
+    let TraceOutcome::Verified(found) = trace(&pds, &query(&form)) else {
+        panic!("verified")
+    };
+    assert!(found.sensitive);
+    assert!(found.address.is_none() && found.telecom == Telecom::default());
 
     let repo = repo(sqlite());
     practice(&repo);
     let ctx = staff(Role::ClinicalPractitioner);
-    let valid = validate(&next, today()).unwrap();
+    let traced = NewPatient {
+        nhs_verification: Verification::from_code("01"),
+        pds_traced: true,
+        sensitive: true,
+        ..form
+    };
+    let valid = validate(&traced, today()).unwrap();
     let registered = register(&repo, &ctx, &valid, &format!("Organization/{PRACTICE}")).unwrap();
     let (patient, _) =
         clinical::fetch::read(&repo, &ctx, "Patient", &registered.patient_id).unwrap();
@@ -432,28 +465,31 @@ fn without_a_number_pds_is_searched() {
         pds_patient("9449310157", "Byron", "Ada", "1985-12-10", false),
     ]);
     let mut form = blank_contact(good_form());
-    form.nhs_number.clear();
-    let TraceOutcome::Several(found) = trace(&pds, &form) else {
+    form.nhs_number = None;
+    let TraceOutcome::Several(found) = trace(&pds, &query(&form)) else {
         panic!("two Lovelaces")
     };
     assert_eq!(found.len(), 2);
     let sensitive = found.iter().find(|c| c.nhs_number == "9449305552").unwrap();
     assert_eq!(sensitive.postcode, None);
 
-    form.family = "Byron".into();
-    let TraceOutcome::Found(one) = trace(&pds, &form) else {
+    form.family = Some("Byron".into());
+    let TraceOutcome::Found(one) = trace(&pds, &query(&form)) else {
         panic!("one Byron")
     };
     assert_eq!(one.nhs_number, "9449310157");
 
     // Nobody by the exact name: a fuzzy search is tried before giving up with 04.
-    form.family = "Babbage".into();
-    let outcome = trace(&pds, &form);
+    form.family = Some("Babbage".into());
+    let outcome = trace(&pds, &query(&form));
     assert!(pds.searches.lock().unwrap().last().unwrap().fuzzy);
-    assert_eq!(outcome.apply(&form).nhs_verification, "04");
+    assert_eq!(outcome.verification_status(), Some("04"));
 
-    form.birth_year.clear();
-    assert!(matches!(trace(&pds, &form), TraceOutcome::NeedsDetails(_)));
+    form.birth_date = None;
+    assert!(matches!(
+        trace(&pds, &query(&form)),
+        TraceOutcome::NeedsDetails(_)
+    ));
 }
 
 #[test]
@@ -461,9 +497,8 @@ fn pds_down_lets_registration_go_ahead_untraced() {
     let mut pds = FakePds::with(vec![]);
     pds.down = true;
     let form = good_form();
-    let outcome = trace(&pds, &form);
+    let outcome = trace(&pds, &query(&form));
     assert_eq!(outcome, TraceOutcome::Unavailable);
-    let next = outcome.apply(&form);
-    assert_eq!(next.nhs_verification, "02");
-    assert!(validate(&next, today()).is_ok());
+    assert_eq!(outcome.verification_status(), None);
+    assert!(validate(&form, today()).is_ok());
 }

@@ -2,10 +2,14 @@
 //! (SQLite) store, as a GP sees them.
 
 use clinical::alerts::{self, NewAlert};
-use clinical::problems::{self, ChangeError, NewProblem};
+use clinical::problems::{self, ChangeError, ChangeField, NewProblem};
 use clinical::record::{self, JournalQuery, sample};
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+fn day(text: &str) -> Option<chrono::NaiveDate> {
+    Some(chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap())
+}
 use store::access::{Access, Role, StaffMember};
 use store::{Actor, Purpose, Repository, RepositoryConfig, RequestContext};
 
@@ -450,7 +454,7 @@ fn alerts_are_added_checked_and_ended(repo: Repository) {
         &NewAlert {
             category: "gossip".into(),
             text: " ".into(),
-            ends: "2020-02-30".into(),
+            ends: day("2020-02-28"),
         },
         None,
     );
@@ -458,9 +462,9 @@ fn alerts_are_added_checked_and_ended(repo: Repository) {
         panic!("{bad:?}")
     };
     assert!(
-        errors.get("category").is_some()
-            && errors.get("text").is_some()
-            && errors.get("ends").is_some()
+        errors.get(&ChangeField::AlertCategory).is_some()
+            && errors.get(&ChangeField::AlertText).is_some()
+            && errors.get(&ChangeField::AlertEnds).is_some()
     );
     assert!(
         record::banner(&repo, &ctx, &id).unwrap().alerts.is_empty(),
@@ -474,7 +478,7 @@ fn alerts_are_added_checked_and_ended(repo: Repository) {
         &NewAlert {
             category: "safety".into(),
             text: "Lone visits not advised".into(),
-            ends: String::new(),
+            ends: None,
         },
         None,
     )
@@ -500,7 +504,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         &NewProblem {
             code: "123".into(),
             term: String::new(),
-            onset: String::new(),
+            onset: None,
             major: false,
         },
         None,
@@ -510,7 +514,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
     };
     assert!(
         errors
-            .get("code")
+            .get(&ChangeField::Code)
             .unwrap()
             .contains("not a SNOMED CT concept")
     );
@@ -521,12 +525,12 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         &NewProblem {
             code: "195967001".into(),
             term: "Asthma".into(),
-            onset: "2999-01-01".into(),
+            onset: day("2999-01-01"),
             major: false,
         },
         None,
     );
-    assert!(matches!(future, Err(ChangeError::Invalid(e)) if e.get("onset").is_some()));
+    assert!(matches!(future, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Onset).is_some()));
 
     let asthma = problems::add_problem(
         &repo,
@@ -535,7 +539,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         &NewProblem {
             code: "195967001".into(),
             term: "Asthma".into(),
-            onset: "2010-05-01".into(),
+            onset: day("2010-05-01"),
             major: false,
         },
         None,
@@ -558,13 +562,15 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
     let v2 = problems::problem_list(&repo, &ctx, &id).unwrap().active[0]
         .problem
         .version;
-    let no_date = problems::set_status(&repo, &ctx, &asthma, v2, false, "");
-    assert!(matches!(no_date, Err(ChangeError::Invalid(e)) if e.get("ended").is_some()));
-    let too_early = problems::set_status(&repo, &ctx, &asthma, v2, false, "2001-01-01");
+    let no_date = problems::set_status(&repo, &ctx, &asthma, v2, false, None);
     assert!(
-        matches!(too_early, Err(ChangeError::Invalid(e)) if e.get("ended").unwrap().contains("before"))
+        matches!(no_date, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Ended).is_some())
     );
-    problems::set_status(&repo, &ctx, &asthma, v2, false, "2015-01-01").unwrap();
+    let too_early = problems::set_status(&repo, &ctx, &asthma, v2, false, day("2001-01-01"));
+    assert!(
+        matches!(too_early, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Ended).unwrap().contains("before"))
+    );
+    problems::set_status(&repo, &ctx, &asthma, v2, false, day("2015-01-01")).unwrap();
     let list = problems::problem_list(&repo, &ctx, &id).unwrap();
     assert!(list.active.is_empty());
     assert_eq!(
@@ -575,7 +581,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         ("01-Jan-2015", true)
     );
 
-    problems::new_episode(&repo, &ctx, &asthma, "2020-02-02", None).unwrap();
+    problems::new_episode(&repo, &ctx, &asthma, day("2020-02-02"), None).unwrap();
     let peak = create(
         &repo,
         json!({"resourceType": "Observation", "status": "final", "code": sct("18491006", "Peak expiratory flow rate"),
@@ -615,7 +621,7 @@ fn problems_change_status_and_significance_and_gather_episodes_and_entries(repo:
         &format!("Observation/{theirs}"),
     );
     assert!(
-        matches!(wrong, Err(ChangeError::Invalid(e)) if e.get("entry").unwrap().contains("different patient"))
+        matches!(wrong, Err(ChangeError::Invalid(e)) if e.get(&ChangeField::Entry).unwrap().contains("different patient"))
     );
     let linked = &problems::problem_list(&repo, &ctx, &id).unwrap().active[0].linked;
     assert_eq!(linked.len(), 1);

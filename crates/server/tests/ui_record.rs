@@ -200,6 +200,28 @@ async fn alerts_are_added_with_checks_and_ended() {
     assert!(html.contains("Enter the alert") && html.contains("cannot be in the past"));
     assert!(html.contains("aria-invalid=\"true\"") && html.contains("error-summary"));
 
+    // An end date that is not a date is reported at its input, with the rest.
+    let unreadable = gp
+        .post(
+            &url,
+            &[
+                ("category", "gossip"),
+                ("text", "x"),
+                ("ends", "2026-02-30"),
+            ],
+        )
+        .await;
+    assert_eq!(unreadable.status, StatusCode::BAD_REQUEST);
+    let html = unreadable.text();
+    assert!(html.contains(
+        "id=\"alert-ends-error\">The end date must be a real date, like 2026-03-12</span>"
+    ));
+    assert!(html.contains("id=\"alert-category-error\">Choose what kind of alert this is"));
+    assert!(
+        html.contains("value=\"2026-02-30\""),
+        "what was typed is shown again"
+    );
+
     let added = gp
         .post(
             &url,

@@ -5,15 +5,16 @@
 
 use crate::conventions::{CONTACT_PREFERENCE_EXT, PREFERRED_CONTACT_METHOD_SYSTEM};
 use crate::form::FieldErrors;
-use crate::patients::form::ContactMethod;
+use crate::patients::form::{ContactMethod, PatientField};
 use crate::patients::postcode;
 use serde_json::{Value, json};
 
-/// A UK phone number as stored: digits with the usual spacing removed, `+44` as `0`.
-pub fn phone(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<String> {
+/// A UK phone number as stored: digits with the usual spacing removed, `+44` as `0`;
+/// `None` when nothing was entered, the message to show when it is not a number.
+pub fn phone(entered: &str) -> Result<Option<String>, &'static str> {
     let entered = entered.trim();
     if entered.is_empty() {
-        return None;
+        return Ok(None);
     }
     let digits: String = entered
         .chars()
@@ -27,13 +28,9 @@ pub fn phone(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<Str
         && (10..=11).contains(&national.len())
         && national.bytes().all(|b| b.is_ascii_digit());
     if ok {
-        Some(national)
+        Ok(Some(national))
     } else {
-        errors.add(
-            field,
-            "Enter a UK phone number, like 07700 900123 or 0113 496 0123",
-        );
-        None
+        Err("Enter a UK phone number, like 07700 900123 or 0113 496 0123")
     }
 }
 
@@ -49,31 +46,29 @@ pub fn is_email(s: &str) -> bool {
         && !s.chars().any(char::is_whitespace)
 }
 
-/// The email address entered in `field`, if any and if it is one.
-pub fn email(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<String> {
+/// The email address entered, if any; the message to show when it is not one.
+pub fn email(entered: &str) -> Result<Option<String>, &'static str> {
     let entered = entered.trim();
     if entered.is_empty() {
-        return None;
-    }
-    if is_email(entered) {
-        Some(entered.to_string())
+        Ok(None)
+    } else if is_email(entered) {
+        Ok(Some(entered.to_string()))
     } else {
-        errors.add(field, "Enter an email address like name@example.com");
-        None
+        Err("Enter an email address like name@example.com")
     }
 }
 
-/// The postcode entered in `field` in its usual form (`LS6 1AB`), if any and if real.
-pub fn uk_postcode(entered: &str, field: &str, errors: &mut FieldErrors) -> Option<String> {
+/// The postcode entered in its usual form (`LS6 1AB`), if any; the message to show when
+/// it is not a real one.
+pub fn uk_postcode(entered: &str) -> Result<Option<String>, &'static str> {
     let entered = entered.trim();
     if entered.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let normalized = postcode::normalize(entered);
-    if normalized.is_none() {
-        errors.add(field, "Enter a real postcode, like LS6 1AB");
+    match postcode::normalize(entered) {
+        Some(normalized) => Ok(Some(normalized)),
+        None => Err("Enter a real postcode, like LS6 1AB"),
     }
-    normalized
 }
 
 /// Which contact details were given, for checking the preferred method.
@@ -86,19 +81,17 @@ pub struct Given {
     pub email: bool,
 }
 
-/// The preferred method (`entered` is its form value, empty for none), which must have
-/// the details it needs; problems go on the `preferred_contact` field.
-pub fn preference(entered: &str, given: Given, errors: &mut FieldErrors) -> Option<ContactMethod> {
-    if entered.is_empty() {
-        return None;
-    }
-    let Some(method) = ContactMethod::from_key(entered) else {
-        errors.add(
-            "preferred_contact",
-            "Select how the patient prefers to be contacted",
-        );
-        return None;
-    };
+/// The message when a preferred contact method is not one of [`ContactMethod::ALL`].
+pub const UNKNOWN_METHOD: &str = "Select how the patient prefers to be contacted";
+
+/// The preferred method, if any, which must have the details it needs; problems go on
+/// [`PatientField::PreferredContact`].
+pub fn preference(
+    method: Option<ContactMethod>,
+    given: Given,
+    errors: &mut FieldErrors<PatientField>,
+) -> Option<ContactMethod> {
+    let method = method?;
     let missing = match method {
         ContactMethod::Letter if !given.address => {
             Some("Add the address and postcode, or choose another way to contact the patient")
@@ -116,7 +109,7 @@ pub fn preference(entered: &str, given: Given, errors: &mut FieldErrors) -> Opti
     };
     match missing {
         Some(message) => {
-            errors.add("preferred_contact", message);
+            errors.add(PatientField::PreferredContact, message);
             None
         }
         None => Some(method),
@@ -225,18 +218,10 @@ mod tests {
 
     #[test]
     fn phone_numbers_are_uk_numbers() {
-        let mut errors = FieldErrors::new();
-        assert_eq!(
-            phone("+44 7700 900123", "mobile", &mut errors).as_deref(),
-            Some("07700900123")
-        );
-        assert_eq!(
-            phone("(0113) 496-0123", "home_phone", &mut errors).as_deref(),
-            Some("01134960123")
-        );
-        assert!(errors.is_empty());
-        assert_eq!(phone("12345", "mobile", &mut errors), None);
-        assert!(errors.get("mobile").is_some());
+        assert_eq!(phone("+44 7700 900123"), Ok(Some("07700900123".into())));
+        assert_eq!(phone("(0113) 496-0123"), Ok(Some("01134960123".into())));
+        assert_eq!(phone(" "), Ok(None));
+        assert!(phone("12345").is_err());
     }
 
     #[test]

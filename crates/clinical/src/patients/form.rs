@@ -1,48 +1,91 @@
-//! The registration form as entered (strings, so a page can show it again unchanged)
-//! and its validation into [`ValidForm`], every problem tied to its field.
+//! A new patient, typed ([`NewPatient`]: the web layer reads its form into this), and
+//! the checks that need more than one value or today's date, each problem tied to a
+//! [`PatientField`].
 
-use super::{contact, dates};
-use crate::conventions::{NHS_NUMBER_VERIFICATION, RegistrationType};
+use super::contact;
+use crate::conventions::RegistrationType;
 use crate::form::FieldErrors;
 use chrono::{Duration, NaiveDate};
+use fhir::uk::{Gender, NhsNumber, Verification};
 
-/// What was entered, field by field (the field names are the form's input names).
+/// A new patient as entered, each value already read from its text (a value the reader
+/// could not read is `None`, and the reader has said why at its field).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegistrationForm {
-    pub title: String,
-    pub given: String,
-    pub family: String,
-    pub previous_surname: String,
-    /// `male`, `female`, `other`, `unknown`.
-    pub gender: String,
-    pub birth_day: String,
-    pub birth_month: String,
-    pub birth_year: String,
-    pub nhs_number: String,
-    /// `01` to `08`.
-    pub nhs_verification: String,
-    pub address_line1: String,
-    pub address_line2: String,
-    pub town: String,
-    pub postcode: String,
-    pub mobile: String,
-    pub home_phone: String,
-    pub email: String,
-    /// `letter`, `telephone`, `email`, `sms` or empty.
-    pub preferred_contact: String,
-    /// `R`, `T` or `IN` ([`RegistrationType::code`]).
-    pub registration_type: String,
-    /// `YYYY-MM-DD` (a date input) or `DD/MM/YYYY`.
-    pub registration_date: String,
+pub struct NewPatient {
+    pub title: Option<String>,
+    /// First and middle names.
+    pub given: Vec<String>,
+    pub family: Option<String>,
+    pub previous_surname: Option<String>,
+    pub gender: Option<Gender>,
+    pub birth_date: Option<NaiveDate>,
+    pub nhs_number: Option<NhsNumber>,
+    pub nhs_verification: Option<Verification>,
+    pub address: Address,
+    pub telecom: Telecom,
+    pub preferred_contact: Option<ContactMethod>,
+    pub registration_type: Option<RegistrationType>,
+    pub registration_date: Option<NaiveDate>,
     /// Practitioner ids.
-    pub usual_gp: String,
-    pub named_gp: String,
-    /// Ticked "This is not the same person" after a duplicate warning.
-    pub confirm_not_duplicate: bool,
-    /// Set by a PDS trace that confirmed the NHS number and demographics.
+    pub usual_gp: Option<String>,
+    pub named_gp: Option<String>,
+    /// A PDS trace confirmed the NHS number and demographics.
     pub pds_traced: bool,
-    /// Set by a PDS trace of a sensitive (restricted) patient.
+    /// A PDS trace found a sensitive (restricted) patient.
     pub sensitive: bool,
+}
+
+/// A home address: its lines, town and postcode (as [`contact::uk_postcode`] reads it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Address {
+    pub lines: Vec<String>,
+    pub town: Option<String>,
+    /// `LS6 1AB`.
+    pub postcode: Option<String>,
+}
+
+/// Phone numbers (as [`contact::phone`] reads them) and email.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Telecom {
+    pub mobile: Option<String>,
+    pub home_phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// The parts of a patient's details a user fills in, at registration and on the details
+/// page. Problems name these; the web layer maps them to its inputs. Declared in the
+/// order problems are listed in, so problems from the web layer and from here can be
+/// put in one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PatientField {
+    Title,
+    Family,
+    Given,
+    PreviousSurname,
+    Gender,
+    BirthDate,
+    RegistrationType,
+    RegistrationDate,
+    NhsNumber,
+    NhsVerification,
+    Postcode,
+    AddressLine1,
+    AddressLine2,
+    Town,
+    Mobile,
+    HomePhone,
+    Email,
+    PreferredContact,
+    UsualGp,
+    NamedGp,
+    /// The confirmation that a possible duplicate is not the same person.
+    NotDuplicate,
+}
+
+impl std::fmt::Display for PatientField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
 }
 
 /// How the patient prefers to be contacted.
@@ -134,143 +177,148 @@ pub const GENDERS: [(&str, &str); 4] = [
 /// The oldest anyone registering can be.
 const MAX_AGE_YEARS: i64 = 130;
 
-/// Checks everything that can be checked without the record; `today` is the practice's
-/// date.
-pub fn validate(form: &RegistrationForm, today: NaiveDate) -> Result<ValidForm, FieldErrors> {
+/// Checks a new patient: what is required, dates that fit today and each other, the NHS
+/// number status that fits what is known, a contact preference with the details it
+/// needs. `today` is the practice's date.
+pub fn validate(
+    new: &NewPatient,
+    today: NaiveDate,
+) -> Result<ValidForm, FieldErrors<PatientField>> {
     let mut errors = FieldErrors::new();
-    let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let text = |s: &Option<String>| {
+        s.as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
 
-    let family = text(&form.family);
+    let family = text(&new.family);
     if family.is_none() {
-        errors.add("family", "Enter the patient's last name");
+        errors.add(PatientField::Family, "Enter the patient's last name");
     }
-    let given: Vec<String> = form.given.split_whitespace().map(str::to_string).collect();
-    if given.is_empty() {
-        errors.add("given", "Enter the patient's first name");
-    }
-    if !GENDERS.iter().any(|(code, _)| *code == form.gender) {
-        errors.add("gender", "Select the patient's gender");
-    }
-    let birth_date = birth_date(form, today, &mut errors);
-    let registration_type = RegistrationType::from_code(&form.registration_type);
-    if registration_type.is_none() {
-        errors.add("registration_type", "Select the type of registration");
-    }
-    let registration_date = registration_date(form, today, birth_date, &mut errors);
-    let nhs_number = nhs_number(form, &mut errors);
-    verification(form, nhs_number.as_deref(), registration_type, &mut errors);
-
-    let postcode = contact::uk_postcode(&form.postcode, "postcode", &mut errors);
-    let mobile = contact::phone(&form.mobile, "mobile", &mut errors);
-    let home_phone = contact::phone(&form.home_phone, "home_phone", &mut errors);
-    let email = contact::email(&form.email, "email", &mut errors);
-    let address_lines: Vec<String> = [&form.address_line1, &form.address_line2]
-        .into_iter()
-        .filter_map(|l| text(l))
+    let given: Vec<String> = new
+        .given
+        .iter()
+        .flat_map(|g| g.split_whitespace())
+        .map(str::to_string)
         .collect();
+    if given.is_empty() {
+        errors.add(PatientField::Given, "Enter the patient's first name");
+    }
+    if new.gender.is_none() {
+        errors.add(PatientField::Gender, "Select the patient's gender");
+    }
+    let birth_date = birth_date(new.birth_date, today, &mut errors);
+    if new.registration_type.is_none() {
+        errors.add(
+            PatientField::RegistrationType,
+            "Select the type of registration",
+        );
+    }
+    let registration_date =
+        registration_date(new.registration_date, today, birth_date, &mut errors);
+    verification(new, &mut errors);
+
+    let address_lines: Vec<String> = new
+        .address
+        .lines
+        .iter()
+        .filter_map(|l| text(&Some(l.clone())))
+        .collect();
+    let Telecom {
+        mobile,
+        home_phone,
+        email,
+    } = new.telecom.clone();
     let given_details = contact::Given {
-        address: !address_lines.is_empty() && postcode.is_some(),
+        address: !address_lines.is_empty() && new.address.postcode.is_some(),
         phone: mobile.is_some() || home_phone.is_some(),
         mobile: mobile.is_some(),
         email: email.is_some(),
     };
-    let preferred_contact =
-        contact::preference(&form.preferred_contact, given_details, &mut errors);
+    let preferred_contact = contact::preference(new.preferred_contact, given_details, &mut errors);
 
-    let (Some(family), Some(birth_date), Some(registration_type), Some(registration_date)) =
-        (family, birth_date, registration_type, registration_date)
+    let (
+        Some(family),
+        Some(gender),
+        Some(birth_date),
+        Some(registration_type),
+        Some(registration_date),
+        Some(verification),
+    ) = (
+        family,
+        new.gender,
+        birth_date,
+        new.registration_type,
+        registration_date,
+        new.nhs_verification,
+    )
     else {
         return Err(errors);
     };
     errors.into_result(ValidForm {
-        title: text(&form.title),
+        title: text(&new.title),
         given,
         family,
-        previous_surname: text(&form.previous_surname),
-        gender: form.gender.clone(),
+        previous_surname: text(&new.previous_surname),
+        gender: gender.code().to_string(),
         birth_date,
-        nhs_number,
-        nhs_verification: form.nhs_verification.clone(),
+        nhs_number: new.nhs_number.as_ref().map(|n| n.digits().to_string()),
+        nhs_verification: verification.code().to_string(),
         address_lines,
-        town: text(&form.town),
-        postcode,
+        town: text(&new.address.town),
+        postcode: new.address.postcode.clone(),
         mobile,
         home_phone,
         email,
         preferred_contact,
         registration_type,
         registration_date,
-        usual_gp: text(&form.usual_gp),
-        named_gp: text(&form.named_gp),
-        sensitive: form.sensitive,
+        usual_gp: text(&new.usual_gp),
+        named_gp: text(&new.named_gp),
+        sensitive: new.sensitive,
     })
 }
 
 fn birth_date(
-    form: &RegistrationForm,
+    date: Option<NaiveDate>,
     today: NaiveDate,
-    errors: &mut FieldErrors,
+    errors: &mut FieldErrors<PatientField>,
 ) -> Option<NaiveDate> {
-    let date = dates::from_parts(
-        &form.birth_day,
-        &form.birth_month,
-        &form.birth_year,
-        "Date of birth",
-    );
     match date {
-        Err(message) => errors.add("birth_date", message),
-        Ok(d) if d > today => {
-            errors.add("birth_date", "Date of birth must be today or in the past")
-        }
-        Ok(d) if (today - d).num_days() > MAX_AGE_YEARS * 366 => errors.add(
-            "birth_date",
+        None => errors.add(PatientField::BirthDate, "Enter the date of birth"),
+        Some(d) if d > today => errors.add(
+            PatientField::BirthDate,
+            "Date of birth must be today or in the past",
+        ),
+        Some(d) if (today - d).num_days() > MAX_AGE_YEARS * 366 => errors.add(
+            PatientField::BirthDate,
             format!("Date of birth must be within the last {MAX_AGE_YEARS} years"),
         ),
-        Ok(d) => return Some(d),
+        Some(d) => return Some(d),
     }
     None
 }
 
 fn registration_date(
-    form: &RegistrationForm,
+    date: Option<NaiveDate>,
     today: NaiveDate,
     birth: Option<NaiveDate>,
-    errors: &mut FieldErrors,
+    errors: &mut FieldErrors<PatientField>,
 ) -> Option<NaiveDate> {
-    if form.registration_date.trim().is_empty() {
-        errors.add("registration_date", "Enter the registration date");
-        return None;
-    }
-    match dates::parse_typed(&form.registration_date, today) {
-        Err(message) => errors.add("registration_date", message),
-        Ok(d) if d > today + Duration::days(1) => errors.add(
-            "registration_date",
+    match date {
+        None => errors.add(
+            PatientField::RegistrationDate,
+            "Enter the registration date",
+        ),
+        Some(d) if d > today + Duration::days(1) => errors.add(
+            PatientField::RegistrationDate,
             "Registration date cannot be more than 1 day in the future",
         ),
-        Ok(d) if birth.is_some_and(|b| d < b) => errors.add(
-            "registration_date",
+        Some(d) if birth.is_some_and(|b| d < b) => errors.add(
+            PatientField::RegistrationDate,
             "Registration date must be on or after the date of birth",
         ),
-        Ok(d) => return Some(d),
-    }
-    None
-}
-
-fn nhs_number(form: &RegistrationForm, errors: &mut FieldErrors) -> Option<String> {
-    let entered = form.nhs_number.trim();
-    if entered.is_empty() {
-        return None;
-    }
-    match fhir::nhs_number::normalize(entered) {
-        None => errors.add(
-            "nhs_number",
-            "Enter the NHS number as 10 digits, like 943 476 5919",
-        ),
-        Some(n) if !fhir::nhs_number::is_valid(&n) => errors.add(
-            "nhs_number",
-            "This is not a valid NHS number: check the digits (the last one is a check digit)",
-        ),
-        Some(n) => return Some(n),
+        Some(d) => return Some(d),
     }
     None
 }
@@ -278,36 +326,32 @@ fn nhs_number(form: &RegistrationForm, errors: &mut FieldErrors) -> Option<Strin
 /// The verification status must fit what is known: `01` only after a PDS trace, `02`
 /// and `05` only with a number, and a permanent registration needs a number or a
 /// reason there is none yet.
-fn verification(
-    form: &RegistrationForm,
-    nhs_number: Option<&str>,
-    registration_type: Option<RegistrationType>,
-    errors: &mut FieldErrors,
-) {
-    let code = form.nhs_verification.as_str();
-    if !NHS_NUMBER_VERIFICATION.iter().any(|(c, _)| *c == code) {
-        errors.add("nhs_verification", "Select the NHS number status");
+fn verification(new: &NewPatient, errors: &mut FieldErrors<PatientField>) {
+    let Some(status) = new.nhs_verification else {
+        errors.add(
+            PatientField::NhsVerification,
+            "Select the NHS number status",
+        );
         return;
-    }
-    let has_number = nhs_number.is_some() || !form.nhs_number.trim().is_empty();
-    match code {
-        "01" if !has_number => errors.add(
-            "nhs_verification",
-            "Status 01 (verified) needs an NHS number: enter it, or choose another status",
+    };
+    let has_number = new.nhs_number.is_some();
+    let permanent = new.registration_type == Some(RegistrationType::Permanent);
+    let problem = match status.code() {
+        "01" if !has_number => {
+            Some("Status 01 (verified) needs an NHS number: enter it, or choose another status")
+        }
+        "01" if !new.pds_traced => {
+            Some("Status 01 (verified) needs a PDS trace: use Trace on PDS first")
+        }
+        "02" | "05" if !has_number => {
+            Some("This status needs an NHS number: enter it, or choose another status")
+        }
+        "07" if !has_number && permanent => Some(
+            "A permanent registration needs an NHS number or a trace: choose 03 Trace required",
         ),
-        "01" if !form.pds_traced => errors.add(
-            "nhs_verification",
-            "Status 01 (verified) needs a PDS trace: use Trace on PDS first",
-        ),
-        "02" | "05" if !has_number => errors.add(
-            "nhs_verification",
-            "This status needs an NHS number: enter it, or choose another status",
-        ),
-        "07" if !has_number && registration_type == Some(RegistrationType::Permanent) => errors
-            .add(
-                "nhs_verification",
-                "A permanent registration needs an NHS number or a trace: choose 03 Trace required",
-            ),
-        _ => {}
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        errors.add(PatientField::NhsVerification, problem);
     }
 }

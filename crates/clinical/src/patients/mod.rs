@@ -3,12 +3,14 @@
 //! - [`query`]: what a clinician typed in the search box (an NHS number, a postcode,
 //!   name words and a date of birth), or why it cannot be searched yet.
 //! - [`search`]: one FHIR search per keystroke, returning [`search::PatientHit`]s.
-//! - [`form`]: the registration form and its validation, field by field.
+//! - [`form`]: a new patient, typed ([`NewPatient`]), and its checks, each problem
+//!   tied to a [`PatientField`] (the web layer reads its form into these).
 //! - [`contact`]: phone numbers, email, postcode and contact preference, and their FHIR
 //!   shapes, shared by registration and the details page ([`update`]).
 //! - [`duplicates`]: records that may be the same person, checked before creating.
 //! - [`register`]: the Patient and its registration EpisodeOfCare in one transaction.
-//! - [`trace`]: confirming or finding the NHS number on PDS.
+//! - [`trace`]: confirming or finding the NHS number on PDS ([`trace::TraceQuery`] in,
+//!   [`trace::PdsDetails`] out).
 //! - [`practice`]: the practice's Organization and its GPs (the usual and named
 //!   accountable GP choices).
 //! - [`dates`], [`display`]: dates as people type them, and names and ages as shown.
@@ -25,5 +27,5 @@ pub mod search;
 pub mod trace;
 pub mod update;
 
-pub use form::{RegistrationForm, ValidForm, validate};
+pub use form::{NewPatient, PatientField, ValidForm, validate};
 pub use search::{FindError, PatientHit, find};

@@ -4,10 +4,9 @@
 //! address and telephone never come from PDS, and their new record is marked
 //! restricted.
 
-use super::dates;
-use super::form::RegistrationForm;
-use chrono::{Datelike, NaiveDate};
-use fhir::uk::{Gender, PersonName};
+use super::form::{Address, Telecom};
+use chrono::NaiveDate;
+use fhir::uk::{Gender, NhsNumber, PersonName};
 use pds::{Pds, PdsError, PdsPatient, SearchQuery};
 use serde_json::Value;
 
@@ -29,11 +28,42 @@ pub struct Candidate {
     pub sensitive: bool,
 }
 
+/// Who to trace: what was entered so far (blank parts are `None` or empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceQuery {
+    /// With a number, PDS is asked for it and the rest is compared; without, PDS is
+    /// searched by the rest.
+    pub nhs_number: Option<NhsNumber>,
+    pub family: Option<String>,
+    /// First and middle names.
+    pub given: Vec<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub gender: Option<Gender>,
+    /// `LS6 1AB`.
+    pub postcode: Option<String>,
+}
+
+/// The demographics PDS holds for a confirmed NHS number. A sensitive patient's
+/// address and phones are never taken from PDS, so they are empty here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PdsDetails {
+    pub nhs_number: NhsNumber,
+    pub title: Option<String>,
+    pub given: Vec<String>,
+    pub family: Option<String>,
+    pub gender: Option<Gender>,
+    pub birth_date: Option<NaiveDate>,
+    /// The current home address (else the first).
+    pub address: Option<Address>,
+    /// The first mobile, other phone and email.
+    pub telecom: Telecom,
+    pub sensitive: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum TraceOutcome {
-    /// The NHS number is on PDS and the details agree: status 01, the form filled in
-    /// from PDS.
-    Verified { form: Box<RegistrationForm> },
+    /// The NHS number is on PDS and the details agree: status 01, with what PDS holds.
+    Verified(Box<PdsDetails>),
     /// The NHS number is on PDS but the details differ (each difference described):
     /// status 05.
     Mismatch { differences: Vec<String> },
@@ -61,69 +91,32 @@ impl TraceOutcome {
             _ => None,
         }
     }
+}
 
-    /// The form after the trace: filled in from PDS when verified, with the status set.
-    pub fn apply(&self, form: &RegistrationForm) -> RegistrationForm {
-        let mut next = match self {
-            TraceOutcome::Verified { form } => form.as_ref().clone(),
-            _ => RegistrationForm {
-                pds_traced: false,
-                ..form.clone()
-            },
-        };
-        if let Some(status) = self.verification_status() {
-            next.nhs_verification = status.to_string();
-        } else if matches!(self, TraceOutcome::Unavailable) {
-            next.nhs_verification = if form.nhs_number.trim().is_empty() {
-                "03"
-            } else {
-                "02"
-            }
-            .into();
-        }
-        next
+/// Traces the patient `query` describes.
+pub fn trace(pds: &dyn Pds, query: &TraceQuery) -> TraceOutcome {
+    match &query.nhs_number {
+        Some(number) => confirm(pds, query, number),
+        None => search(pds, query),
     }
 }
 
-/// Traces the patient `form` describes.
-pub fn trace(pds: &dyn Pds, form: &RegistrationForm) -> TraceOutcome {
-    let entered = form.nhs_number.trim();
-    if !entered.is_empty() {
-        return match fhir::nhs_number::normalize(entered).filter(|n| fhir::nhs_number::is_valid(n))
-        {
-            Some(number) => confirm(pds, form, &number),
-            None => TraceOutcome::NeedsDetails(
-                "Correct the NHS number, or clear it to trace by name and date of birth".into(),
-            ),
-        };
-    }
-    search(pds, form)
-}
-
-fn confirm(pds: &dyn Pds, form: &RegistrationForm, number: &str) -> TraceOutcome {
-    let found = match pds.retrieve(number) {
+fn confirm(pds: &dyn Pds, query: &TraceQuery, number: &NhsNumber) -> TraceOutcome {
+    let found = match pds.retrieve(number.digits()) {
         Ok(found) => found,
         Err(PdsError::NotFound) => return TraceOutcome::UnknownNumber,
         Err(e) => return failed(&e),
     };
-    let differences = differences(form, &found.resource);
+    let differences = differences(query, &found.resource);
     if !differences.is_empty() {
         return TraceOutcome::Mismatch { differences };
     }
-    TraceOutcome::Verified {
-        form: Box::new(filled_from(form, &found)),
-    }
+    TraceOutcome::Verified(Box::new(details_of(number, &found)))
 }
 
-fn search(pds: &dyn Pds, form: &RegistrationForm) -> TraceOutcome {
-    let birth_date = dates::from_parts(
-        &form.birth_day,
-        &form.birth_month,
-        &form.birth_year,
-        "Date of birth",
-    )
-    .ok();
-    let (family, Some(birth_date)) = (form.family.trim(), birth_date) else {
+fn search(pds: &dyn Pds, query: &TraceQuery) -> TraceOutcome {
+    let family = query.family.as_deref().unwrap_or_default().trim();
+    let Some(birth_date) = query.birth_date else {
         return TraceOutcome::NeedsDetails(
             "Enter the last name and date of birth (or the NHS number) to trace on PDS".into(),
         );
@@ -133,20 +126,19 @@ fn search(pds: &dyn Pds, form: &RegistrationForm) -> TraceOutcome {
             "Enter the last name and date of birth (or the NHS number) to trace on PDS".into(),
         );
     }
-    let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let mut query = SearchQuery {
+    let mut search = SearchQuery {
         family: Some(family.to_string()),
-        given: form.given.split_whitespace().next().map(str::to_string),
-        gender: text(&form.gender),
+        given: first_given(query).map(str::to_string),
+        gender: query.gender.map(|g| g.code().to_string()),
         birth_date: Some(birth_date.format("%Y-%m-%d").to_string()),
-        postcode: text(&form.postcode),
+        postcode: query.postcode.clone(),
         max_results: Some(MAX_CANDIDATES),
         ..SearchQuery::default()
     };
-    let mut found = pds.search(&query);
+    let mut found = pds.search(&search);
     if matches!(&found, Ok(list) if list.is_empty()) {
-        query.fuzzy = true;
-        found = pds.search(&query);
+        search.fuzzy = true;
+        found = pds.search(&search);
     }
     match found {
         Ok(list) => match list.as_slice() {
@@ -190,28 +182,29 @@ fn squash(s: &str) -> String {
         .collect()
 }
 
+fn first_given(query: &TraceQuery) -> Option<&str> {
+    query.given.iter().flat_map(|g| g.split_whitespace()).next()
+}
+
 /// Where what was entered disagrees with PDS (blank fields do not disagree).
-fn differences(form: &RegistrationForm, patient: &Value) -> Vec<String> {
+fn differences(query: &TraceQuery, patient: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let name = pds_name(patient);
     let family = name.and_then(|n| n["family"].as_str()).unwrap_or_default();
-    if !form.family.trim().is_empty() && squash(&form.family) != squash(family) {
+    let entered_family = query.family.as_deref().unwrap_or_default();
+    if !entered_family.trim().is_empty() && squash(entered_family) != squash(family) {
         out.push(format!("Last name on PDS is {family}"));
     }
     let given = name
         .and_then(|n| n["given"][0].as_str())
         .unwrap_or_default();
-    let entered_given = form.given.split_whitespace().next().unwrap_or_default();
+    let entered_given = first_given(query).unwrap_or_default();
     if !entered_given.is_empty() && squash(entered_given) != squash(given) {
         out.push(format!("First name on PDS is {given}"));
     }
     let birth = patient["birthDate"].as_str().unwrap_or_default();
-    if let Ok(entered) = dates::from_parts(
-        &form.birth_day,
-        &form.birth_month,
-        &form.birth_year,
-        "Date of birth",
-    ) && entered.format("%Y-%m-%d").to_string() != birth
+    if let Some(entered) = query.birth_date
+        && entered.format("%Y-%m-%d").to_string() != birth
     {
         let shown = NaiveDate::parse_from_str(birth, "%Y-%m-%d")
             .map(fhir::uk::date_text)
@@ -219,7 +212,9 @@ fn differences(form: &RegistrationForm, patient: &Value) -> Vec<String> {
         out.push(format!("Date of birth on PDS is {shown}"));
     }
     let gender = patient["gender"].as_str().unwrap_or("unknown");
-    if !form.gender.is_empty() && form.gender != gender {
+    if let Some(entered) = query.gender
+        && entered.code() != gender
+    {
         out.push(format!(
             "Gender on PDS is {}",
             Gender::text(Gender::from_code(gender)).to_lowercase()
@@ -232,88 +227,76 @@ fn is_sensitive(patient: &Value) -> bool {
     super::search::is_sensitive(patient)
 }
 
-/// The form with the demographics PDS holds (the NHS number confirmed, status 01).
-fn filled_from(form: &RegistrationForm, found: &PdsPatient) -> RegistrationForm {
+/// What PDS holds for the confirmed `number`.
+fn details_of(number: &NhsNumber, found: &PdsPatient) -> PdsDetails {
     let patient = &found.resource;
     let sensitive = is_sensitive(patient);
-    let mut next = form.clone();
-    next.nhs_number = fhir::uk::NhsNumber::spaced(&found.nhs_number);
-    next.nhs_verification = "01".into();
-    next.pds_traced = true;
-    next.sensitive = sensitive;
+    let mut details = PdsDetails {
+        nhs_number: number.clone(),
+        title: None,
+        given: Vec::new(),
+        family: None,
+        gender: patient["gender"].as_str().and_then(Gender::from_code),
+        birth_date: patient["birthDate"]
+            .as_str()
+            .and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok()),
+        address: None,
+        telecom: Telecom::default(),
+        sensitive,
+    };
     if let Some(name) = pds_name(patient) {
-        let words = |key: &str| -> Vec<String> {
-            name[key]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        if let Some(family) = name["family"].as_str() {
-            next.family = family.to_string();
-        }
-        let given = words("given");
-        if !given.is_empty() {
-            next.given = given.join(" ");
-        }
-        if let Some(title) = words("prefix").first() {
-            next.title = title.clone();
-        }
-    }
-    if let Some(gender) = patient["gender"].as_str() {
-        next.gender = gender.to_string();
-    }
-    if let Some(birth) = patient["birthDate"]
-        .as_str()
-        .and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok())
-    {
-        next.birth_day = birth.day().to_string();
-        next.birth_month = birth.month().to_string();
-        next.birth_year = birth.year().to_string();
+        details.family = name["family"].as_str().map(str::to_string);
+        details.given = strings(&name["given"]);
+        details.title = strings(&name["prefix"]).into_iter().next();
     }
     if !sensitive {
-        fill_contact(&mut next, patient);
+        details.address = home_address(patient);
+        details.telecom = telecom(patient);
     }
-    next
+    details
 }
 
-/// Address and telecom from PDS, where nothing was entered.
-fn fill_contact(form: &mut RegistrationForm, patient: &Value) {
-    let address = patient["address"].as_array().and_then(|a| {
-        a.iter()
-            .find(|x| x["use"] == "home" && x["period"]["end"].is_null())
-            .or_else(|| a.first())
-    });
-    let nothing_entered = form.address_line1.trim().is_empty() && form.postcode.trim().is_empty();
-    if let (Some(address), true) = (address, nothing_entered) {
-        let lines: Vec<&str> = address["line"]
-            .as_array()
-            .map(|l| l.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        form.address_line1 = lines.first().copied().unwrap_or_default().to_string();
-        form.address_line2 = lines
-            .get(1..)
-            .map(|rest| rest.join(", "))
-            .unwrap_or_default();
-        form.town = address["city"].as_str().unwrap_or_default().to_string();
-        form.postcode = address["postalCode"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-    }
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The current home address PDS holds, else its first.
+fn home_address(patient: &Value) -> Option<Address> {
+    let addresses = patient["address"].as_array()?;
+    let address = addresses
+        .iter()
+        .find(|x| x["use"] == "home" && x["period"]["end"].is_null())
+        .or_else(|| addresses.first())?;
+    Some(Address {
+        lines: strings(&address["line"]),
+        town: address["city"].as_str().map(str::to_string),
+        postcode: address["postalCode"].as_str().map(str::to_string),
+    })
+}
+
+/// The first mobile, other phone and email PDS holds.
+fn telecom(patient: &Value) -> Telecom {
+    let mut out = Telecom::default();
     for point in patient["telecom"].as_array().into_iter().flatten() {
-        let value = point["value"].as_str().unwrap_or_default().to_string();
-        match (point["system"].as_str(), point["use"].as_str()) {
-            (Some("phone"), Some("mobile")) if form.mobile.is_empty() => form.mobile = value,
-            (Some("phone"), _) if form.home_phone.is_empty() => form.home_phone = value,
-            (Some("email"), _) if form.email.is_empty() => form.email = value,
-            _ => {}
+        let value = point["value"].as_str().map(str::to_string);
+        let slot = match (point["system"].as_str(), point["use"].as_str()) {
+            (Some("phone"), Some("mobile")) => &mut out.mobile,
+            (Some("phone"), _) => &mut out.home_phone,
+            (Some("email"), _) => &mut out.email,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = value;
         }
     }
+    out
 }
 
 fn candidate(found: &PdsPatient) -> Candidate {

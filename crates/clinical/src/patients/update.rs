@@ -12,7 +12,7 @@
 pub mod pds_push;
 
 use super::contact::{self, Given};
-use super::form::ContactMethod;
+use super::form::{Address, ContactMethod, PatientField, Telecom};
 use super::practice;
 use super::search::is_sensitive;
 use crate::conventions::CONTACT_PREFERENCE_EXT;
@@ -22,7 +22,21 @@ use fhir::uk::{NhsNumber, Verification};
 use serde_json::{Value, json};
 use store::{FhirError, Repository, RequestContext};
 
-/// What was entered (field names are the form's input names).
+/// A change to a patient's contact details, typed: the web layer reads its form into
+/// this (values it could not read are `None`, and it has said why).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactChange {
+    pub address: Address,
+    pub telecom: Telecom,
+    pub preferred_contact: Option<ContactMethod>,
+    /// A Practitioner id.
+    pub usual_gp: Option<String>,
+    /// The Patient version the change was made on (for `If-Match`); `None` if unknown.
+    pub version: Option<i64>,
+}
+
+/// The stored details as the details form shows them (strings), also what a PDS update
+/// is worked out from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DetailsForm {
     pub address_line1: String,
@@ -127,7 +141,7 @@ pub enum ToPds {
 #[derive(Debug)]
 pub enum SaveError {
     /// What was entered is wrong: nothing was written.
-    Invalid(FieldErrors),
+    Invalid(FieldErrors<PatientField>),
     /// Someone else changed the record since the form was filled: nothing was written;
     /// these are the current details.
     Conflict(Box<Details>),
@@ -185,10 +199,13 @@ fn details_of(patient_id: &str, patient: &Value, version: i64) -> Details {
 
 /// Checks what can be checked without the record. For a sensitive patient only the
 /// usual GP is read: anything else posted is ignored.
-pub fn validate(form: &DetailsForm, sensitive: bool) -> Result<ValidDetails, FieldErrors> {
+pub fn validate(
+    change: &ContactChange,
+    sensitive: bool,
+) -> Result<ValidDetails, FieldErrors<PatientField>> {
     let mut errors = FieldErrors::new();
     let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let usual_gp = text(&form.usual_gp);
+    let usual_gp = change.usual_gp.as_deref().and_then(text);
     if sensitive {
         return errors.into_result(ValidDetails {
             address_lines: Vec::new(),
@@ -201,29 +218,35 @@ pub fn validate(form: &DetailsForm, sensitive: bool) -> Result<ValidDetails, Fie
             usual_gp,
         });
     }
-    let address_lines: Vec<String> = [&form.address_line1, &form.address_line2]
-        .into_iter()
+    let address_lines: Vec<String> = change
+        .address
+        .lines
+        .iter()
         .filter_map(|l| text(l))
         .collect();
-    let town = text(&form.town);
-    let postcode = contact::uk_postcode(&form.postcode, "postcode", &mut errors);
-    let postcode_entered = !form.postcode.trim().is_empty();
-    if !address_lines.is_empty() && !postcode_entered {
-        errors.add("postcode", "Enter the postcode, like LS6 1AB");
+    let town = change.address.town.as_deref().and_then(text);
+    let postcode = change.address.postcode.clone();
+    if !address_lines.is_empty() && postcode.is_none() {
+        errors.add(PatientField::Postcode, "Enter the postcode, like LS6 1AB");
     }
-    if address_lines.is_empty() && (postcode_entered || town.is_some()) {
-        errors.add("address_line1", "Enter the first line of the address");
+    if address_lines.is_empty() && (postcode.is_some() || town.is_some()) {
+        errors.add(
+            PatientField::AddressLine1,
+            "Enter the first line of the address",
+        );
     }
-    let mobile = contact::phone(&form.mobile, "mobile", &mut errors);
-    let home_phone = contact::phone(&form.home_phone, "home_phone", &mut errors);
-    let email = contact::email(&form.email, "email", &mut errors);
+    let Telecom {
+        mobile,
+        home_phone,
+        email,
+    } = change.telecom.clone();
     let given = Given {
         address: !address_lines.is_empty() && postcode.is_some(),
         phone: mobile.is_some() || home_phone.is_some(),
         mobile: mobile.is_some(),
         email: email.is_some(),
     };
-    let preferred_contact = contact::preference(&form.preferred_contact, given, &mut errors);
+    let preferred_contact = contact::preference(change.preferred_contact, given, &mut errors);
     errors.into_result(ValidDetails {
         address_lines,
         town,
@@ -236,7 +259,7 @@ pub fn validate(form: &DetailsForm, sensitive: bool) -> Result<ValidDetails, Fie
     })
 }
 
-/// Saves the form over the version it was filled from. When details PDS holds changed
+/// Saves the change over the version it was made on. When details PDS holds changed
 /// and PDS may be told, a `pds.update-contact` message is queued in the same
 /// transaction. `pds_today`: the date the change starts on PDS (today, in the UK), or
 /// `None` when PDS is not set up on this server.
@@ -244,16 +267,19 @@ pub fn save(
     repo: &Repository,
     ctx: &RequestContext,
     patient_id: &str,
-    form: &DetailsForm,
+    change: &ContactChange,
     pds_today: Option<&str>,
 ) -> Result<Saved, SaveError> {
     let (mut patient, version) = fetch::read(repo, ctx, "Patient", patient_id)?;
     let sensitive = is_sensitive(&patient);
-    let valid = validate(form, sensitive);
+    let valid = validate(change, sensitive);
     let mut errors = valid.as_ref().err().cloned().unwrap_or_default();
-    let gp = form.usual_gp.trim();
+    let gp = change.usual_gp.as_deref().unwrap_or_default().trim();
     if !gp.is_empty() && !practice::gps(repo, ctx)?.iter().any(|g| g.id == gp) {
-        errors.add("usual_gp", "Choose a GP of this practice from the list");
+        errors.add(
+            PatientField::UsualGp,
+            "Choose a GP of this practice from the list",
+        );
     }
     let valid = match valid {
         Ok(valid) if errors.is_empty() => valid,
@@ -265,7 +291,7 @@ pub fn save(
             Err(e) => SaveError::Store(e),
         }
     };
-    if form.version.trim().parse::<i64>().ok() != Some(version) {
+    if change.version != Some(version) {
         return Err(conflict(repo));
     }
     let stored = patient.clone();

@@ -3,7 +3,7 @@
 
 use crate::ui::fields::{Choice, FieldSpec, TextField, choices, text_fields};
 use clinical::FieldErrors;
-use clinical::patients::form::ContactMethod;
+use clinical::patients::form::{ContactMethod, PatientField};
 use clinical::patients::practice::Gp;
 
 const ADDRESS: [FieldSpec; 4] = [
@@ -104,4 +104,37 @@ pub fn gp_choices(gps: &[Gp], none_label: &str, selected: &str) -> Vec<Choice> {
             .chain(gps),
         selected,
     )
+}
+
+/// The input registration and the details page have for each part of a patient's
+/// details.
+pub fn input_name(field: PatientField) -> &'static str {
+    match field {
+        PatientField::Title => "title",
+        PatientField::Given => "given",
+        PatientField::Family => "family",
+        PatientField::PreviousSurname => "previous_surname",
+        PatientField::Gender => "gender",
+        PatientField::BirthDate => "birth_date",
+        PatientField::NhsNumber => "nhs_number",
+        PatientField::NhsVerification => "nhs_verification",
+        PatientField::AddressLine1 => "address_line1",
+        PatientField::AddressLine2 => "address_line2",
+        PatientField::Town => "town",
+        PatientField::Postcode => "postcode",
+        PatientField::Mobile => "mobile",
+        PatientField::HomePhone => "home_phone",
+        PatientField::Email => "email",
+        PatientField::PreferredContact => "preferred_contact",
+        PatientField::RegistrationType => "registration_type",
+        PatientField::RegistrationDate => "registration_date",
+        PatientField::UsualGp => "usual_gp",
+        PatientField::NamedGp => "named_gp",
+        PatientField::NotDuplicate => "confirm_not_duplicate",
+    }
+}
+
+/// The service's problems keyed by these pages' input names.
+pub fn input_errors(errors: FieldErrors<PatientField>) -> FieldErrors {
+    errors.map_fields(|f| input_name(f).to_string())
 }

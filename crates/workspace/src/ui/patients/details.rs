@@ -6,6 +6,7 @@
 //! that part alone, which a small script fetches again while the update is queued.
 
 use super::contact;
+use super::register_form::merged;
 use super::today;
 use crate::pages::form::Fields;
 use crate::pages::html::csrf_refused;
@@ -19,9 +20,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use clinical::patients::contact as clinical_contact;
+use clinical::patients::form::{Address, ContactMethod, PatientField, Telecom};
 use clinical::patients::practice::{self, Gp};
 use clinical::patients::update::pds_push;
-use clinical::patients::update::{self, DetailsForm, SaveError, ToPds};
+use clinical::patients::update::{self, ContactChange, DetailsForm, SaveError, ToPds};
 use clinical::record::{self, Banner};
 use clinical::{FieldError, FieldErrors};
 use store::access::Activity;
@@ -140,8 +143,68 @@ fn read_form(fields: &Fields) -> DetailsForm {
     }
 }
 
+/// The change the form asks for, and the problems of the values that could not be read.
+fn contact_change(form: &DetailsForm) -> (ContactChange, FieldErrors<PatientField>) {
+    let mut problems = FieldErrors::new();
+    let mut read = |parsed: Result<Option<String>, &str>, field| {
+        parsed.unwrap_or_else(|message| {
+            problems.add(field, message);
+            None
+        })
+    };
+    let address = Address {
+        lines: [&form.address_line1, &form.address_line2]
+            .into_iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string())
+            .collect(),
+        town: Some(form.town.trim().to_string()).filter(|t| !t.is_empty()),
+        postcode: read(
+            clinical_contact::uk_postcode(&form.postcode),
+            PatientField::Postcode,
+        ),
+    };
+    let telecom = Telecom {
+        mobile: read(clinical_contact::phone(&form.mobile), PatientField::Mobile),
+        home_phone: read(
+            clinical_contact::phone(&form.home_phone),
+            PatientField::HomePhone,
+        ),
+        email: read(clinical_contact::email(&form.email), PatientField::Email),
+    };
+    let preferred_contact = match form.preferred_contact.as_str() {
+        "" => None,
+        key => ContactMethod::from_key(key).or_else(|| {
+            problems.add(
+                PatientField::PreferredContact,
+                clinical_contact::UNKNOWN_METHOD,
+            );
+            None
+        }),
+    };
+    let change = ContactChange {
+        address,
+        telecom,
+        preferred_contact,
+        usual_gp: Some(form.usual_gp.trim().to_string()).filter(|g| !g.is_empty()),
+        version: form.version.trim().parse().ok(),
+    };
+    (change, problems)
+}
+
 async fn save(state: &AppState, staff: &Staff, id: &str, form: DetailsForm) -> Response {
-    let (ctx, patient, posted) = (staff.ctx.clone(), id.to_string(), form.clone());
+    let (change, unreadable) = contact_change(&form);
+    if !unreadable.is_empty() {
+        // Nothing is saved; what could be read is checked too, so every problem shows.
+        let checked = update::validate(&change, false).err().unwrap_or_default();
+        let extras = Extras {
+            typed: Some(form),
+            errors: merged(unreadable, checked),
+            ..Extras::default()
+        };
+        return show(state, staff, id, extras, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let (ctx, patient, posted) = (staff.ctx.clone(), id.to_string(), change);
     let pds_today = state
         .pds
         .is_some()
@@ -153,6 +216,7 @@ async fn save(state: &AppState, staff: &Staff, id: &str, form: DetailsForm) -> R
     let saved = match saved {
         Ok(Ok(saved)) => saved,
         Ok(Err(SaveError::Invalid(errors))) => {
+            let errors = contact::input_errors(errors);
             let extras = Extras {
                 typed: Some(form),
                 errors,

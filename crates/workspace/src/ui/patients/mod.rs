@@ -4,12 +4,13 @@
 //!   scripts) and `GET /patients/search?q=` (just the results, for find-as-you-type).
 //! - [`register`]: `GET /patients/new` and `POST /patients/new` (`action=trace` asks
 //!   PDS, `action=register` checks for duplicates and registers), then 303 to
-//!   `/patients/{id}`.
+//!   `/patients/{id}`; [`register_form`] reads the form into the service's types.
 
 mod contact;
 pub mod details;
 pub mod find;
 pub mod register;
+pub mod register_form;
 
 use crate::state::AppState;
 use axum::Router;

@@ -2,6 +2,7 @@
 //! itself (`action=register`): validation, then duplicates, then one transaction.
 
 use super::contact::{self, spec};
+use super::register_form::{RegistrationForm, merged};
 use super::today;
 use crate::pages::form::Fields;
 use crate::pages::html::{csrf_refused, see_other};
@@ -18,7 +19,7 @@ use axum::response::Response;
 use clinical::conventions::{NHS_NUMBER_VERIFICATION, RegistrationType};
 use clinical::patients::dates;
 use clinical::patients::duplicates::{PossibleDuplicate, duplicates};
-use clinical::patients::form::{GENDERS, RegistrationForm, validate};
+use clinical::patients::form::{GENDERS, validate};
 use clinical::patients::practice;
 use clinical::patients::register::register;
 use clinical::patients::trace::{Candidate, TraceOutcome, trace};
@@ -216,11 +217,13 @@ async fn traced(state: &AppState, staff: &Staff, form: RegistrationForm) -> Resp
         };
         return show_traced(state, staff, form, view).await;
     };
-    let asked = form.clone();
-    let outcome = tokio::task::spawn_blocking(move || trace(pds.as_ref(), &asked))
-        .await
-        .unwrap_or(TraceOutcome::Unavailable);
-    let next = outcome.apply(&form);
+    let outcome = match form.trace_query(today()) {
+        Ok(query) => tokio::task::spawn_blocking(move || trace(pds.as_ref(), &query))
+            .await
+            .unwrap_or(TraceOutcome::Unavailable),
+        Err(outcome) => outcome,
+    };
+    let next = form.after_trace(&outcome);
     show_traced(state, staff, next, trace_view(&outcome)).await
 }
 
@@ -244,8 +247,8 @@ fn trace_view(outcome: &TraceOutcome) -> TraceView {
         ..TraceView::default()
     };
     match outcome {
-        TraceOutcome::Verified { form } => TraceView {
-            details: if form.sensitive {
+        TraceOutcome::Verified(found) => TraceView {
+            details: if found.sensitive {
                 vec!["This is a sensitive record: PDS does not share the address or phone numbers, and the new record will be restricted.".into()]
             } else {
                 vec![]
@@ -298,14 +301,16 @@ fn trace_view(outcome: &TraceOutcome) -> TraceView {
 
 async fn registering(state: &AppState, staff: &Staff, form: RegistrationForm) -> Response {
     let today = today();
-    let valid = validate(&form, today);
+    let (new, unreadable) = form.new_patient(today);
+    let checked = validate(&new, today);
+    let mut errors = merged(
+        unreadable,
+        checked.as_ref().err().cloned().unwrap_or_default(),
+    );
+    let valid = checked.ok().filter(|_| errors.is_empty());
     let ctx = staff.ctx.clone();
     let posted = form.clone();
     let outcome = with_repo(state, move |repo| {
-        let mut errors = match &valid {
-            Ok(_) => FieldErrors::new(),
-            Err(errors) => errors.clone(),
-        };
         let gps = practice::gps(repo, &ctx)?;
         for field in ["usual_gp", "named_gp"] {
             let chosen = if field == "usual_gp" { &posted.usual_gp } else { &posted.named_gp };
@@ -313,7 +318,7 @@ async fn registering(state: &AppState, staff: &Staff, form: RegistrationForm) ->
                 errors.add(field, "Choose a GP of this practice from the list");
             }
         }
-        let (Ok(valid), true) = (valid, errors.is_empty()) else {
+        let (Some(valid), true) = (valid, errors.is_empty()) else {
             return Ok(Step::Invalid(errors, vec![]));
         };
         let found = duplicates(repo, &ctx, &valid, today)?;

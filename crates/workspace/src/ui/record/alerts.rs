@@ -11,8 +11,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::NaiveDate;
+use clinical::FieldErrors;
 use clinical::alerts::{self, NewAlert};
-use clinical::problems::ChangeError;
+use clinical::problems::{ChangeError, ChangeField};
 use clinical::record::JournalQuery;
 
 /// Where to go back to after a change: the record, with its break-glass reason.
@@ -36,10 +38,16 @@ pub async fn add(
         Ok(s) => s,
         Err(page) => return *page,
     };
+    let ends_text = fields.text("ends");
+    let ends = date_input(
+        &ends_text,
+        ChangeField::AlertEnds,
+        "The end date must be a real date, like 2026-03-12",
+    );
     let alert = NewAlert {
         category: fields.text("category"),
         text: fields.text("text"),
-        ends: fields.text("ends"),
+        ends: ends.clone().unwrap_or_default(),
     };
     let (ctx, author, patient, a) = (
         staff.ctx.clone(),
@@ -47,18 +55,28 @@ pub async fn add(
         id.clone(),
         alert.clone(),
     );
-    let result = with_repo(&state, move |repo| {
-        alerts::add_alert(repo, &ctx, &patient, &a, author.as_deref())
-    })
-    .await;
+    let result = match ends {
+        // Nothing is written; the rest is checked too, so every problem shows.
+        Err(unreadable) => {
+            let mut all = alerts::check(&alert).err().unwrap_or_default();
+            all.extend(unreadable);
+            Ok(Err(ChangeError::Invalid(all)))
+        }
+        Ok(_) => {
+            with_repo(&state, move |repo| {
+                alerts::add_alert(repo, &ctx, &patient, &a, author.as_deref())
+            })
+            .await
+        }
+    };
     match result {
         Ok(Ok(_)) => see_other(&record_href(&id, &glass)),
         Ok(Err(ChangeError::Invalid(errors))) => {
             let forms = RecordForms {
                 alert_category: alert.category,
                 alert_text: alert.text,
-                alert_ends: alert.ends,
-                errors,
+                alert_ends: ends_text,
+                errors: input_errors(errors),
             };
             render_with_forms(
                 &state,
@@ -117,7 +135,45 @@ pub fn change_error_page(e: ChangeError) -> Response {
         ChangeError::Invalid(errors) => crate::ui::layout::error_page(
             StatusCode::BAD_REQUEST,
             "That could not be saved",
-            &errors.to_string(),
+            &input_errors(errors).to_string(),
         ),
     }
+}
+
+/// A date input's value (`YYYY-MM-DD`, as date pickers send it), `None` when empty;
+/// when it is not a date, `unreadable` at `field`.
+pub fn date_input(
+    text: &str,
+    field: ChangeField,
+    unreadable: &str,
+) -> Result<Option<NaiveDate>, FieldErrors<ChangeField>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            let mut errors = FieldErrors::new();
+            errors.add(field, unreadable);
+            errors
+        })
+}
+
+/// The input a problem or alert form has for each part of the change.
+pub fn input_name(field: ChangeField) -> &'static str {
+    match field {
+        ChangeField::Code => "code",
+        ChangeField::Onset => "onset",
+        ChangeField::Ended => "ended",
+        ChangeField::Entry => "entry",
+        ChangeField::AlertCategory => "category",
+        ChangeField::AlertText => "text",
+        ChangeField::AlertEnds => "ends",
+    }
+}
+
+/// The service's problems keyed by this page's input names.
+pub fn input_errors(errors: FieldErrors<ChangeField>) -> FieldErrors {
+    errors.map_fields(|f| input_name(f).to_string())
 }

@@ -2,7 +2,7 @@
 //! entries; add a problem, change its status or significance, record a new episode,
 //! link an entry. Changes carry the version the user saw (`If-Match`).
 
-use super::alerts::change_error_page;
+use super::alerts::{change_error_page, date_input, input_errors, input_name};
 use super::glass::Glass;
 use crate::pages::form::Fields;
 use crate::pages::html::{csrf_refused, see_other};
@@ -16,7 +16,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use clinical::FieldErrors;
-use clinical::problems::{self, ChangeError, NewProblem, ProblemGroup, ProblemList};
+use clinical::problems::{self, ChangeError, ChangeField, NewProblem, ProblemGroup, ProblemList};
 use clinical::record::{self, Banner};
 use store::RequestContext;
 
@@ -179,10 +179,16 @@ pub async fn add(
         .concept(code.trim())
         .map(|c| c.preferred.clone())
         .unwrap_or_default();
+    let onset_text = fields.text("onset");
+    let onset = date_input(
+        &onset_text,
+        ChangeField::Onset,
+        "The onset date must be a real date, like 2024-03-12",
+    );
     let new = NewProblem {
         code: code.clone(),
         term,
-        onset: fields.text("onset"),
+        onset: onset.clone().unwrap_or_default(),
         major: fields.get("significance") == Some("major"),
     };
     let (ctx, author, patient, n) = (
@@ -191,20 +197,31 @@ pub async fn add(
         id.clone(),
         new.clone(),
     );
-    let result = with_repo(&state, move |repo| {
-        problems::add_problem(repo, &ctx, &patient, &n, author.as_deref())
-    })
-    .await;
+    let result = match onset {
+        // Nothing is written; the rest is checked too, so every problem shows.
+        Err(mut unreadable) => {
+            let mut all = problems::check_problem(&new);
+            all.0.retain(|e| e.field != ChangeField::Onset);
+            unreadable.0.splice(0..0, all.0);
+            Ok(Err(ChangeError::Invalid(unreadable)))
+        }
+        Ok(_) => {
+            with_repo(&state, move |repo| {
+                problems::add_problem(repo, &ctx, &patient, &n, author.as_deref())
+            })
+            .await
+        }
+    };
     match result {
         Ok(Ok(_)) => see_other(&problems_href(&id, &glass)),
         Ok(Err(ChangeError::Invalid(errors))) => {
             let forms = ProblemForms {
                 term: fields.text("problem"),
                 code,
-                onset: new.onset,
+                onset: onset_text,
                 major: new.major,
                 values: vec![],
-                errors,
+                errors: input_errors(errors),
             };
             page(
                 &state,
@@ -249,7 +266,7 @@ where
         Ok(Err(ChangeError::Invalid(errors))) => {
             let mut renamed = FieldErrors::new();
             for e in errors.0 {
-                renamed.add(format!("{}-{problem_id}", e.field), e.message);
+                renamed.add(format!("{}-{problem_id}", input_name(e.field)), e.message);
             }
             let values = fields
                 .pairs()
@@ -289,7 +306,11 @@ pub async fn status(
         Err(r) => return r,
     };
     let active = fields.get("status") == Some("active");
-    let ended = fields.text("ended");
+    let ended = date_input(
+        &fields.text("ended"),
+        ChangeField::Ended,
+        "The end date must be a real date, like 2024-03-12",
+    );
     change(
         state,
         staff,
@@ -298,7 +319,9 @@ pub async fn status(
         fields,
         glass,
         move |repo, ctx, pid, version| {
-            problems::set_status(repo, ctx, pid, version, active, &ended)
+            // A problem made active again has no end date: one sent along is ignored.
+            let ended = if active { None } else { ended? };
+            problems::set_status(repo, ctx, pid, version, active, ended)
         },
     )
     .await
@@ -339,7 +362,11 @@ pub async fn episode(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let onset = fields.text("onset");
+    let onset = date_input(
+        &fields.text("onset"),
+        ChangeField::Onset,
+        "The date this episode started must be a real date, like 2024-03-12",
+    );
     let author = staff.practitioner.clone();
     change(
         state,
@@ -349,7 +376,7 @@ pub async fn episode(
         fields,
         glass,
         move |repo, ctx, pid, _| {
-            problems::new_episode(repo, ctx, pid, &onset, author.as_deref()).map(|_| ())
+            problems::new_episode(repo, ctx, pid, onset?, author.as_deref()).map(|_| ())
         },
     )
     .await
