@@ -55,7 +55,7 @@ test('the practice manager sees the outgoing messages and other roles do not', a
   );
   const text = await page.locator('main').innerText();
   if (queued) {
-    const row = page.locator('tr', { has: page.locator('th[scope=row]', { hasText: 'pds' }) });
+    const row = page.locator('tr', { has: page.locator('th[scope=row]', { hasText: 'PDS (Personal Demographics Service)' }) });
     await row.waitFor();
     const cells = await row.locator('td').allInnerTexts();
     const [waiting, , sent, failed] = cells.map((c) => c.trim());

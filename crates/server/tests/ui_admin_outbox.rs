@@ -79,7 +79,7 @@ async fn the_practice_manager_sees_the_backlog_and_tries_a_failed_message_again(
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     let html = page.text();
     let row = html
-        .split("<th scope=\"row\">pds</th>")
+        .split("<th scope=\"row\">PDS (Personal Demographics Service)</th>")
         .nth(1)
         .expect(&html);
     let cells: Vec<&str> = row

@@ -95,7 +95,7 @@ async fn page(State(state): State<AppState>, staff: Staff, RawQuery(query): RawQ
         .flat_map(|d| {
             d.latest_dead.iter().map(|m| Failed {
                 id: m.id.clone(),
-                destination: d.destination.clone(),
+                destination: service_name(&d.destination),
                 kind: m.kind.clone(),
                 at: when(m.at),
                 attempts: m.attempts,
@@ -112,9 +112,17 @@ async fn page(State(state): State<AppState>, staff: Staff, RawQuery(query): RawQ
     render(StatusCode::OK, &page)
 }
 
+/// The service a destination code stands for, as a practice manager knows it.
+fn service_name(destination: &str) -> String {
+    match destination {
+        "pds" => "PDS (Personal Demographics Service)".to_string(),
+        other => other.to_string(),
+    }
+}
+
 fn row(d: &DestinationStatus) -> Row {
     Row {
-        destination: d.destination.clone(),
+        destination: service_name(&d.destination),
         pending: d.pending,
         oldest: d.oldest_pending_secs.map(age).unwrap_or_default(),
         sent: d.sent,
