@@ -160,9 +160,9 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::Purpose;
     use crate::{Action, Outcome};
     use access::{Access, Role, StaffMember};
-    use crate::context::Purpose;
 
     fn sample() -> Entry {
         let ctx = RequestContext::new("A81001", Actor::User("u-1".into()), Purpose::DirectCare)

@@ -179,7 +179,6 @@ fn patient_from(
     })
 }
 
-
 /// `W/"3"` from `W/"3"`, `"3"` or `3`.
 fn weak_etag(etag: &str) -> String {
     let version = etag.trim().trim_start_matches("W/").trim_matches('"');

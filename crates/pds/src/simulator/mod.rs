@@ -91,7 +91,6 @@ impl Simulator {
     }
 }
 
-
 /// The simulator's routes, relative to the FHIR base it is nested at.
 pub fn router(sim: Simulator) -> Router {
     Router::new()

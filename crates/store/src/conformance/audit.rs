@@ -142,7 +142,10 @@ fn search(h: &Harness, ctx: &RequestContext, params: &[(&str, &str)]) -> Value {
         base_url: h.base_url().into(),
         lenient: false,
     };
-    h.repo.audit().search_events(ctx, &req.audit_events()).unwrap()
+    h.repo
+        .audit()
+        .search_events(ctx, &req.audit_events())
+        .unwrap()
 }
 
 fn resources(bundle: &Value) -> Vec<Value> {
