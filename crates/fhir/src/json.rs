@@ -2,123 +2,99 @@
 //! (RFC 8259) leaves the meaning of a duplicate key open, so two readers of the same
 //! body could disagree about a patient's gender; FHIR JSON forbids it.
 
-use serde::de::{
-    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
-use serde_json::Value;
-use std::borrow::Cow;
-use std::collections::HashSet;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
 use std::fmt;
 
-/// Objects with more keys than this are checked with a hash set.
-const LIST_LIMIT: usize = 32;
+/// serde_json (with `arbitrary_precision`) hands a number to a visitor as a one-key map
+/// whose value is the number's text.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// Parses `bytes` as JSON, refusing duplicate keys at any depth (nested objects, Bundle
-/// entries, contained resources). The error says what is wrong and where.
+/// entries, contained resources). The error says what is wrong and where. One pass: the
+/// value is built as it is read, and a key that is already in its object is refused.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, String> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    // The body is valid JSON: a second pass over it looks at the keys only.
-    serde_json::from_slice::<NoDuplicates>(bytes).map_err(|e| e.to_string())?;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictValue
+        .deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value))
+        .map_err(|e| e.to_string())?;
     Ok(value)
 }
 
-/// Any JSON value whose objects have no repeated keys.
-struct NoDuplicates;
+/// Builds a `Value` as serde_json does, except that an object may not repeat a key.
+#[derive(Clone, Copy)]
+struct StrictValue;
 
-impl<'de> Deserialize<'de> for NoDuplicates {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NoDuplicatesVisitor)
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct NoDuplicatesVisitor;
-
-impl<'de> Visitor<'de> for NoDuplicatesVisitor {
-    type Value = NoDuplicates;
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("a number that is not finite"))
     }
-    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
     }
-    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
-        Ok(NoDuplicates)
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
-        while seq.next_element::<NoDuplicates>()?.is_some() {}
-        Ok(NoDuplicates)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
-        // FHIR objects have few keys: a list is quicker than hashing them. A hostile
-        // object with very many keys is checked with a set, so it cannot cost n².
-        let mut few: Vec<Cow<'de, str>> = Vec::new();
-        let mut many: HashSet<Cow<'de, str>> = HashSet::new();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            // serde_json's arbitrary-precision numbers arrive as a one-key map whose
-            // value is the number's text.
-            if key == "$serde_json::private::Number" {
-                map.next_value::<IgnoredAny>()?;
-                continue;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == NUMBER_TOKEN && object.is_empty() {
+                let digits: String = map.next_value()?;
+                return digits
+                    .parse::<Number>()
+                    .map(Value::Number)
+                    .map_err(de::Error::custom);
             }
-            let repeated = if few.len() < LIST_LIMIT {
-                let repeated = few.contains(&key);
-                few.push(key.clone());
-                repeated
-            } else {
-                if many.is_empty() {
-                    many.extend(few.iter().cloned());
-                }
-                !many.insert(key.clone())
-            };
-            if repeated {
+            if object.contains_key(&key) {
                 return Err(de::Error::custom(format!(
                     "the key \"{key}\" appears twice in one object"
                 )));
             }
-            map.next_value::<NoDuplicates>()?;
+            let value = map.next_value_seed(self)?;
+            object.insert(key, value);
         }
-        Ok(NoDuplicates)
-    }
-}
-
-/// An object key, borrowed from the input when it has no escapes.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_string()))
+        Ok(Value::Object(object))
     }
 }
 
@@ -158,5 +134,18 @@ mod tests {
         // The same key in sibling objects is not a duplicate.
         assert!(parse_strict(br#"[{"k":1},{"k":2}]"#).is_ok());
         assert!(parse_strict(b"{\"a\":").is_err());
+        assert!(parse_strict(b"{} {}").is_err(), "trailing content");
+    }
+
+    #[test]
+    fn builds_the_same_value_as_serde_json() {
+        let body = br#"{"resourceType":"Observation","b":[1e3,-0.0,1.50,12345678901234567890123],
+            "s":"caf\u00e9 \"q\"","n":null,"o":{"z":[],"a":{}},"t":false}"#;
+        let strict = parse_strict(body).unwrap();
+        assert_eq!(strict, serde_json::from_slice::<Value>(body).unwrap());
+        assert_eq!(
+            strict.to_string(),
+            serde_json::from_slice::<Value>(body).unwrap().to_string()
+        );
     }
 }
