@@ -88,10 +88,10 @@ impl DedupConsumer {
                     self.consumer.ack(&message)?;
                     counts.handled += 1;
                 }
-                Verdict::Dead(reason) => {
+                Verdict::Dead(_) => {
                     tx.commit()?;
                     self.consumer.term(&message)?;
-                    tracing::warn!(message_id = %id, %reason, "message can never be handled");
+                    tracing::warn!(message_id = %id, "message can never be handled");
                     counts.dead += 1;
                 }
                 Verdict::Retry(after) => {

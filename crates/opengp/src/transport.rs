@@ -278,8 +278,8 @@ fn handle(
             )?;
             Ok(Verdict::Handled)
         }
-        Delivery::Retry(reason) if (m.delivered as i64) < retry.max_attempts => {
-            tracing::info!(message = %message.id, %reason, "outbox delivery will be tried again");
+        Delivery::Retry(_) if (m.delivered as i64) < retry.max_attempts => {
+            tracing::info!(message = %message.id, "outbox delivery will be tried again");
             Ok(Verdict::Retry(later))
         }
         Delivery::Retry(reason) => give_up(

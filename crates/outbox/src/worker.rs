@@ -307,10 +307,12 @@ impl Worker {
             Delivery::Sent(_) => {
                 tracing::debug!(message = %message.id, kind = %message.kind, "outbox message sent")
             }
-            Delivery::Retry(reason) => tracing::info!(message = %message.id, kind = %message.kind,
-                attempts = message.attempts, %reason, "outbox message not delivered; will retry"),
-            Delivery::Permanent(reason) => tracing::warn!(message = %message.id,
-                kind = %message.kind, %reason, "outbox message can never be delivered"),
+            // The reason is a remote service's words, which may echo patient details: it
+            // is kept on the row for the admin page and the CLI, never logged.
+            Delivery::Retry(_) => tracing::info!(message = %message.id, kind = %message.kind,
+                attempts = message.attempts, "outbox message not delivered; will retry"),
+            Delivery::Permanent(_) => tracing::warn!(message = %message.id,
+                kind = %message.kind, "outbox message can never be delivered"),
         }
         Ok(())
     }
