@@ -95,7 +95,9 @@ test('finding a patient as you type, by NHS number with spaces and by name and d
   await result.waitFor();
   assert.match(await page.locator('#patient-results').innerText(), /10-Dec-1985/);
 
-  // Keyboard: down into the results, Enter opens the record.
+  // Keyboard: down into the results, Enter opens the record. Wait until the searches
+  // typed so far have all answered, so the list is not redrawn under the keyboard.
+  await page.waitForLoadState('networkidle');
   await search.press('ArrowDown');
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/patients\/[^/]+$/);
